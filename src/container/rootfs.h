@@ -1,0 +1,78 @@
+// The container's root filesystem: planned in the runtime from the spec, executed by the
+// container's init inside its new mount namespace, before pivot_root.
+//
+// Planning (parent, may allocate): turns spec mounts into a list of steps with resolved flags,
+// propagation, data strings and the cgroup mount points. Executing (child, async-signal-safe, no
+// allocation): every target is resolved inside the rootfs with openat2(RESOLVE_IN_ROOT |
+// RESOLVE_NO_MAGICLINKS) and mounted through its /proc/self/fd path, so a symlink planted in the
+// rootfs can never redirect a mount to the host.
+#pragma once
+
+#include <sys/types.h>
+
+#include <string>
+#include <vector>
+
+#include "base/error.h"
+#include "container/cgroup.h"
+#include "container/child_report.h"
+#include "oci/runtime_spec.h"
+
+namespace hull::container {
+
+struct MountStep {
+  std::string source;       // host path for binds (resolved in the runtime's mount namespace)
+  std::string destination;  // absolute, inside the rootfs
+  std::string type;         // "bind" for bind mounts
+  unsigned long flags = 0;  // MS_* for mount(2), without propagation
+  unsigned long propagation = 0;  // MS_SHARED/MS_SLAVE/MS_PRIVATE/MS_UNBINDABLE (| MS_REC)
+  bool recursive_bind = false;
+  bool readonly_remount = false;  // a bind with "ro" needs a remount
+  std::string data;               // filesystem options ("mode=755,size=65536k")
+  bool cgroup = false;            // expanded with the cgroup mount points below
+  // Set for bind mounts: whether the source is a directory (decides mkdir vs. creating a file).
+  bool source_is_dir = true;
+};
+
+struct DeviceStep {
+  std::string path;  // inside the container, absolute
+  mode_t mode = 0;   // S_IFCHR / S_IFBLK / S_IFIFO | permissions
+  dev_t dev = 0;
+  uid_t uid = 0;
+  gid_t gid = 0;
+};
+
+struct RootfsPlan {
+  std::string rootfs;               // absolute host path
+  unsigned long root_propagation = 0;  // for "/" before anything else: MS_SLAVE|MS_REC default
+  bool readonly_root = false;
+  bool no_pivot = false;            // --no-pivot: MS_MOVE + chroot instead of pivot_root
+  // Devices are bind-mounted from the host instead of created with mknod (user namespaces).
+  bool bind_devices = false;
+  std::vector<MountStep> mounts;
+  std::vector<DeviceStep> devices;  // defaults (null, zero, full, random, urandom, tty) + spec
+  std::vector<CgroupMountPoint> cgroup_mounts;
+  std::vector<std::string> masked_paths;
+  std::vector<std::string> readonly_paths;
+  bool dev_is_tmpfs = false;  // the spec mounts /dev: add default symlinks and ptmx
+  std::string console_pty;    // host path of the pty slave to bind on /dev/console ("" = none)
+};
+
+// Builds the plan; errors name the spec field (`mounts[3].options: unknown option "foo"`).
+[[nodiscard]] Result<RootfsPlan> PlanRootfs(const oci::Spec& spec, const std::string& rootfs,
+                                            const std::vector<CgroupMountPoint>& cgroups,
+                                            bool user_namespace, bool no_pivot);
+
+// Child side, in the new mount namespace: propagation of "/", bind of the rootfs onto itself,
+// every mount, devices, default /dev symlinks and /dev/pts/ptmx, /dev/console, then
+// pivot_root (or MS_MOVE + chroot), then masked and read-only paths, then root.readonly.
+// Leaves the process with "/" as the container root and cwd "/".
+// Async-signal-safe; on failure fills `report` and returns -1.
+int SetupRootfs(const RootfsPlan& plan, ChildReport* report) noexcept;
+
+// Child side, split for the createContainer hooks which run after the mounts and before
+// pivot_root: SetupRootfs == PrepareRootfs + FinishRootfs.
+int PrepareRootfs(const RootfsPlan& plan, ChildReport* report) noexcept;
+int FinishRootfs(const RootfsPlan& plan, ChildReport* report) noexcept;
+
+}  // namespace hull::container
