@@ -1,0 +1,78 @@
+// hull-vmm: runs one KVM microVM. Exit status: 0 when the guest resets, shuts down or
+// triple-faults, or on SIGTERM/SIGINT; the written value for the debug-exit port (0xf4);
+// 2 for a guest panic; 1 for any error.
+#include <CLI/CLI.hpp>
+
+#include <cstdio>
+#include <string>
+
+#include "base/log.h"
+#include "linux/file.h"
+#include "vmm/config.h"
+#include "vmm/vm.h"
+
+namespace {
+
+int Die(const hull::Error& error) {
+  hull::log::Error(error.ToString());
+  return 1;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  CLI::App app{"hull-vmm: a KVM microVM monitor"};
+  std::string config_path, kernel, initrd, cmdline, console = "stdio";
+  uint32_t cpus = 1;
+  uint64_t memory_mib = 128;
+  bool hugepages = false, verbose = false;
+  app.add_option("--config", config_path, "JSON VM configuration; flags override its fields");
+  auto* kernel_opt = app.add_option("--kernel", kernel, "kernel image (bzImage or ELF)");
+  auto* initrd_opt = app.add_option("--initrd", initrd, "initial ramdisk");
+  auto* cmdline_opt = app.add_option("--cmdline", cmdline, "kernel command line");
+  auto* cpus_opt = app.add_option("--cpus", cpus, "number of vCPUs");
+  auto* memory_opt = app.add_option("--memory", memory_mib, "guest memory in MiB");
+  auto* console_opt =
+      app.add_option("--console", console, "stdio, none, file:PATH or socket:PATH");
+  auto* huge_opt = app.add_flag("--hugepages", hugepages, "back guest memory with huge pages");
+  app.add_flag("-v,--verbose", verbose, "log debug messages");
+  CLI11_PARSE(app, argc, argv);
+
+  hull::log::Configure({.program = "hull-vmm",
+                        .min_level = verbose ? hull::log::Level::kDebug : hull::log::Level::kWarning});
+
+  hull::vmm::VmConfig config;
+  if (!config_path.empty()) {
+    auto text = hull::linux::ReadFile(config_path);
+    if (!text) return Die(text.error().Wrap("config"));
+    auto parsed = hull::vmm::ParseConfigJson(*text);
+    if (!parsed) return Die(parsed.error().Wrap("config " + hull::Quote(config_path)));
+    config = std::move(*parsed);
+  }
+  if (kernel_opt->count()) config.boot.kernel_path = kernel;
+  if (initrd_opt->count()) config.boot.initrd_path = initrd;
+  if (cmdline_opt->count()) config.boot.cmdline = cmdline;
+  if (cpus_opt->count()) config.cpus = cpus;
+  if (memory_opt->count()) config.memory_mib = memory_mib;
+  if (huge_opt->count()) config.hugepages = hugepages;
+  if (console_opt->count() || config_path.empty()) {
+    auto parsed = hull::vmm::ParseConsole(console);
+    if (!parsed) return Die(parsed.error());
+    config.console = *parsed;
+  }
+
+  auto vm = hull::vmm::Vm::Create(config);
+  if (!vm) return Die(vm.error());
+  auto outcome = (*vm)->Run();
+  if (!outcome) return Die(outcome.error());
+  switch (outcome->reason) {
+    case hull::vmm::StopReason::kError:
+    case hull::vmm::StopReason::kPanic:
+      hull::log::Error(outcome->detail);
+      break;
+    default:
+      hull::log::Info(outcome->detail);
+      break;
+  }
+  return outcome->exit_status;
+}

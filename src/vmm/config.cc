@@ -1,0 +1,110 @@
+#include "vmm/config.h"
+
+#include <nlohmann/json.hpp>
+
+namespace hull::vmm {
+
+Result<ConsoleConfig> ParseConsole(std::string_view text) {
+  ConsoleConfig console;
+  if (text == "none") {
+    console.kind = ConsoleConfig::Kind::kNone;
+  } else if (text == "stdio") {
+    console.kind = ConsoleConfig::Kind::kStdio;
+  } else if (text.starts_with("file:") && text.size() > 5) {
+    console.kind = ConsoleConfig::Kind::kFile;
+    console.path = text.substr(5);
+  } else if (text.starts_with("socket:") && text.size() > 7) {
+    console.kind = ConsoleConfig::Kind::kSocket;
+    console.path = text.substr(7);
+  } else {
+    return Fail("console " + Quote(text) + ": expected stdio, none, file:PATH or socket:PATH");
+  }
+  return console;
+}
+
+Result<void> ValidateConfig(const VmConfig& config) {
+  if (config.boot.kernel_path.empty()) return Fail("kernel: a kernel image path is required");
+  if (config.cpus < 1 || config.cpus > kMaxVcpus) {
+    return Fail("cpus: " + std::to_string(config.cpus) + " is out of range 1.." +
+                std::to_string(kMaxVcpus));
+  }
+  if (config.memory_mib < kMinMemoryMib || config.memory_mib > kMaxMemoryMib) {
+    return Fail("memory: " + std::to_string(config.memory_mib) + " MiB is out of range " +
+                std::to_string(kMinMemoryMib) + ".." + std::to_string(kMaxMemoryMib) + " MiB");
+  }
+  if (config.hugepages && config.memory_mib % 2 != 0)
+    return Fail("memory: must be a multiple of 2 MiB with huge pages");
+  return {};
+}
+
+namespace {
+
+using Json = nlohmann::json;
+
+Result<void> RejectUnknown(const Json& object, std::string_view where,
+                           std::initializer_list<std::string_view> known) {
+  for (const auto& [key, value] : object.items()) {
+    bool found = false;
+    for (std::string_view k : known) found = found || k == key;
+    if (!found) return Fail(std::string(where) + key + ": unknown field");
+  }
+  return {};
+}
+
+Result<std::string> GetString(const Json& object, const char* key, std::string_view where) {
+  const Json& value = object.at(key);
+  if (!value.is_string()) return Fail(std::string(where) + key + ": expected string");
+  return value.get<std::string>();
+}
+
+Result<uint64_t> GetUnsigned(const Json& object, const char* key, std::string_view where) {
+  const Json& value = object.at(key);
+  if (!value.is_number_unsigned()) {
+    if (value.is_number_integer()) return Fail(std::string(where) + key + ": must not be negative");
+    return Fail(std::string(where) + key + ": expected unsigned integer");
+  }
+  return value.get<uint64_t>();
+}
+
+Result<bool> GetBool(const Json& object, const char* key, std::string_view where) {
+  const Json& value = object.at(key);
+  if (!value.is_boolean()) return Fail(std::string(where) + key + ": expected boolean");
+  return value.get<bool>();
+}
+
+}  // namespace
+
+Result<VmConfig> ParseConfigJson(std::string_view text, VmConfig config) {
+  Json root = Json::parse(text, nullptr, /*allow_exceptions=*/false);
+  if (root.is_discarded()) return Fail("invalid JSON");
+  if (!root.is_object()) return Fail("expected a JSON object at the top level");
+  TRY(RejectUnknown(root, "", {"boot", "machine", "console"}));
+  if (root.contains("boot")) {
+    const Json& boot = root["boot"];
+    if (!boot.is_object()) return Fail("boot: expected object");
+    TRY(RejectUnknown(boot, "boot.", {"kernel", "initrd", "cmdline"}));
+    if (boot.contains("kernel")) config.boot.kernel_path = TRY(GetString(boot, "kernel", "boot."));
+    if (boot.contains("initrd")) config.boot.initrd_path = TRY(GetString(boot, "initrd", "boot."));
+    if (boot.contains("cmdline")) config.boot.cmdline = TRY(GetString(boot, "cmdline", "boot."));
+  }
+  if (root.contains("machine")) {
+    const Json& machine = root["machine"];
+    if (!machine.is_object()) return Fail("machine: expected object");
+    TRY(RejectUnknown(machine, "machine.", {"cpus", "memory_mib", "hugepages", "memfd"}));
+    if (machine.contains("cpus")) {
+      uint64_t cpus = TRY(GetUnsigned(machine, "cpus", "machine."));
+      if (cpus > kMaxVcpus) return Fail("machine.cpus: " + std::to_string(cpus) + " is out of range 1.." + std::to_string(kMaxVcpus));
+      config.cpus = static_cast<uint32_t>(cpus);
+    }
+    if (machine.contains("memory_mib")) config.memory_mib = TRY(GetUnsigned(machine, "memory_mib", "machine."));
+    if (machine.contains("hugepages")) config.hugepages = TRY(GetBool(machine, "hugepages", "machine."));
+    if (machine.contains("memfd")) config.memfd = TRY(GetBool(machine, "memfd", "machine."));
+  }
+  if (root.contains("console")) {
+    std::string console = TRY(GetString(root, "console", ""));
+    config.console = TRY(ParseConsole(console));
+  }
+  return config;
+}
+
+}  // namespace hull::vmm

@@ -1,0 +1,45 @@
+// VmConfig: what one hull-vmm process runs, from flags or a JSON file, and its validation.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <string_view>
+
+#include "base/error.h"
+#include "vmm/arch/x86_64/kernel_loader.h"
+
+namespace hull::vmm {
+
+inline constexpr uint32_t kMaxVcpus = 254;  // APIC ids stay below the xAPIC broadcast id
+inline constexpr uint64_t kMinMemoryMib = 4;
+inline constexpr uint64_t kMaxMemoryMib = 1ULL << 20;  // 1 TiB
+
+struct ConsoleConfig {
+  enum class Kind { kNone, kStdio, kFile, kSocket };
+  Kind kind = Kind::kStdio;
+  std::string path;  // kFile: output file; kSocket: unix socket to listen on
+};
+
+// Parses "none", "stdio", "file:PATH" or "socket:PATH".
+[[nodiscard]] Result<ConsoleConfig> ParseConsole(std::string_view text);
+
+struct VmConfig {
+  x86_64::BootSource boot;
+  uint32_t cpus = 1;
+  uint64_t memory_mib = 128;
+  bool hugepages = false;
+  bool memfd = false;
+  ConsoleConfig console;
+};
+
+// Checks ranges and required fields; errors name the setting.
+[[nodiscard]] Result<void> ValidateConfig(const VmConfig& config);
+
+// Parses a JSON config file's contents:
+//   {"boot": {"kernel": PATH, "initrd": PATH, "cmdline": STR},
+//    "machine": {"cpus": N, "memory_mib": N, "hugepages": BOOL, "memfd": BOOL},
+//    "console": "stdio" | "file:PATH" | "socket:PATH" | "none"}
+// Every field is optional here (flags may supply them); unknown fields are errors naming them.
+[[nodiscard]] Result<VmConfig> ParseConfigJson(std::string_view json, VmConfig defaults = {});
+
+}  // namespace hull::vmm

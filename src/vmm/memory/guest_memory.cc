@@ -1,0 +1,162 @@
+#include "vmm/memory/guest_memory.h"
+
+#include <sys/mman.h>
+
+#include <algorithm>
+#include <cstring>
+#include <utility>
+
+namespace hull::vmm::memory {
+namespace {
+
+std::string Hex(uint64_t value) {
+  char text[24];
+  snprintf(text, sizeof(text), "%#llx", static_cast<unsigned long long>(value));
+  return text;
+}
+
+}  // namespace
+
+std::vector<std::pair<uint64_t, uint64_t>> RamRanges(uint64_t size) {
+  std::vector<std::pair<uint64_t, uint64_t>> ranges;
+  if (size == 0) return ranges;
+  uint64_t low = std::min(size, kMmioGapStart);
+  ranges.emplace_back(0, low);
+  if (size > low) ranges.emplace_back(kMmioGapEnd, size - low);
+  return ranges;
+}
+
+Result<GuestMemory> GuestMemory::Create(const MemoryOptions& options) {
+  uint64_t page = options.hugepages ? 2 * kMiB : 4096;
+  if (options.size == 0 || options.size % page != 0) {
+    return Fail("guest memory size " + std::to_string(options.size) +
+                " must be a non-zero multiple of " + std::to_string(page));
+  }
+  GuestMemory memory;
+  int flags = MAP_NORESERVE;
+  if (options.memfd) {
+    unsigned memfd_flags = MFD_CLOEXEC | (options.hugepages ? MFD_HUGETLB : 0);
+    int fd = ::memfd_create("hull-guest-ram", memfd_flags);
+    if (fd < 0) return FailErrno("memfd_create for guest memory");
+    memory.memfd_.reset(fd);
+    if (::ftruncate(fd, static_cast<off_t>(options.size)) < 0)
+      return FailErrno("ftruncate guest memory memfd");
+    flags |= MAP_SHARED;
+  } else {
+    flags |= MAP_PRIVATE | MAP_ANONYMOUS | (options.hugepages ? MAP_HUGETLB : 0);
+  }
+  uint64_t offset = 0;
+  for (auto [guest_address, size] : RamRanges(options.size)) {
+    void* host = ::mmap(nullptr, size, PROT_READ | PROT_WRITE, flags,
+                        options.memfd ? memory.memfd_.get() : -1, static_cast<off_t>(offset));
+    if (host == MAP_FAILED) {
+      return FailErrno("mmap " + std::to_string(size >> 20) + " MiB of guest memory" +
+                       (options.hugepages ? " (huge pages)" : ""));
+    }
+    memory.mappings_.emplace_back(host, size);
+    memory.regions_.push_back(Region{guest_address, size, static_cast<uint8_t*>(host)});
+    offset += size;
+  }
+  return memory;
+}
+
+GuestMemory GuestMemory::FromHost(std::vector<Region> regions) {
+  GuestMemory memory;
+  memory.regions_ = std::move(regions);
+  return memory;
+}
+
+GuestMemory::~GuestMemory() { Release(); }
+
+void GuestMemory::Release() {
+  for (auto [host, size] : mappings_) ::munmap(host, size);
+  mappings_.clear();
+  regions_.clear();
+}
+
+GuestMemory::GuestMemory(GuestMemory&& other) noexcept
+    : regions_(std::move(other.regions_)),
+      mappings_(std::move(other.mappings_)),
+      memfd_(std::move(other.memfd_)) {
+  other.regions_.clear();
+  other.mappings_.clear();
+}
+
+GuestMemory& GuestMemory::operator=(GuestMemory&& other) noexcept {
+  if (this != &other) {
+    Release();
+    regions_ = std::exchange(other.regions_, {});
+    mappings_ = std::exchange(other.mappings_, {});
+    memfd_ = std::move(other.memfd_);
+  }
+  return *this;
+}
+
+uint64_t GuestMemory::size() const {
+  uint64_t total = 0;
+  for (const Region& r : regions_) total += r.size;
+  return total;
+}
+
+Result<uint8_t*> GuestMemory::Translate(uint64_t address, uint64_t length) const {
+  for (const Region& r : regions_) {
+    if (address >= r.guest_address && address - r.guest_address < r.size) {
+      uint64_t offset = address - r.guest_address;
+      if (length > r.size - offset) {
+        return Fail("guest range " + Hex(address) + "+" + Hex(length) + " runs past RAM");
+      }
+      return r.host + offset;
+    }
+  }
+  return Fail("guest address " + Hex(address) + " is not RAM");
+}
+
+Result<void> GuestMemory::Read(uint64_t address, std::span<uint8_t> out) const {
+  uint64_t done = 0;
+  while (done < out.size()) {
+    if (address + done < address) return Fail("guest address " + Hex(address) + " overflows");
+    // One region at a time: find how much is contiguous from here.
+    uint8_t* host = TRY(Translate(address + done, 1));
+    const Region* region = nullptr;
+    for (const Region& r : regions_)
+      if (host >= r.host && host < r.host + r.size) region = &r;
+    uint64_t available = region->host + region->size - host;
+    uint64_t chunk = std::min<uint64_t>(available, out.size() - done);
+    std::memcpy(out.data() + done, host, chunk);
+    done += chunk;
+  }
+  return {};
+}
+
+Result<void> GuestMemory::Write(uint64_t address, std::span<const uint8_t> in) const {
+  uint64_t done = 0;
+  while (done < in.size()) {
+    if (address + done < address) return Fail("guest address " + Hex(address) + " overflows");
+    uint8_t* host = TRY(Translate(address + done, 1));
+    const Region* region = nullptr;
+    for (const Region& r : regions_)
+      if (host >= r.host && host < r.host + r.size) region = &r;
+    uint64_t available = region->host + region->size - host;
+    uint64_t chunk = std::min<uint64_t>(available, in.size() - done);
+    std::memcpy(host, in.data() + done, chunk);
+    done += chunk;
+  }
+  return {};
+}
+
+Result<void> GuestMemory::Fill(uint64_t address, uint64_t length, uint8_t value) const {
+  uint64_t done = 0;
+  while (done < length) {
+    if (address + done < address) return Fail("guest address " + Hex(address) + " overflows");
+    uint8_t* host = TRY(Translate(address + done, 1));
+    const Region* region = nullptr;
+    for (const Region& r : regions_)
+      if (host >= r.host && host < r.host + r.size) region = &r;
+    uint64_t chunk = std::min<uint64_t>(region->host + region->size - host, length - done);
+    std::memset(host, value, chunk);
+    done += chunk;
+  }
+  return {};
+}
+
+}  // namespace hull::vmm::memory

@@ -1,0 +1,333 @@
+#include "vmm/vm.h"
+
+#include <poll.h>
+#include <pthread.h>
+#include <signal.h>
+#include <sys/eventfd.h>
+#include <sys/signalfd.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <condition_variable>
+#include <cstdio>
+#include <cstring>
+#include <mutex>
+#include <thread>
+#include <variant>
+#include <vector>
+
+#include "base/log.h"
+#include "vmm/arch/x86_64/kernel_loader.h"
+#include "vmm/arch/x86_64/layout.h"
+#include "vmm/arch/x86_64/vcpu_setup.h"
+#include "vmm/console.h"
+#include "vmm/devices/bus.h"
+#include "vmm/devices/debug_port.h"
+#include "vmm/devices/i8042.h"
+#include "vmm/devices/interrupt.h"
+#include "vmm/devices/rtc.h"
+#include "vmm/devices/serial.h"
+#include "vmm/kvm/kvm_system.h"
+#include "vmm/kvm/vcpu_fd.h"
+#include "vmm/kvm/vm_fd.h"
+#include "vmm/memory/guest_memory.h"
+
+namespace hull::vmm {
+namespace {
+
+constexpr int kKickSignal = SIGUSR2;
+
+void IgnoreKick(int) {}
+
+// An interrupt line on the in-kernel irqchip (PIC and IOAPIC pin `gsi`).
+class KvmIrqLine : public devices::Interrupt {
+ public:
+  KvmIrqLine(kvm::VmFd& vm, uint32_t gsi) : vm_(vm), gsi_(gsi) {}
+  void SetLevel(bool high) override {
+    if (auto r = vm_.SetIrqLine(gsi_, high); !r) {
+      log::Warning("IRQ " + std::to_string(gsi_) + ": " + r.error().ToString());
+    }
+  }
+
+ private:
+  kvm::VmFd& vm_;
+  uint32_t gsi_;
+};
+
+std::string Hex(uint64_t value) {
+  char text[24];
+  snprintf(text, sizeof(text), "%#llx", static_cast<unsigned long long>(value));
+  return text;
+}
+
+}  // namespace
+
+struct Vm::State {
+  VmConfig config;
+  std::optional<kvm::KvmSystem> kvm;
+  std::optional<kvm::VmFd> vm;
+  std::optional<memory::GuestMemory> memory;
+  x86_64::BootInfo boot;
+  std::vector<kvm_cpuid_entry2> supported_cpuid;
+  std::vector<uint32_t> supported_msrs;
+  std::unique_ptr<Console> console;
+  std::unique_ptr<KvmIrqLine> serial_irq, keyboard_irq;
+  std::shared_ptr<devices::Serial> serial;
+  std::shared_ptr<devices::I8042> i8042;
+  devices::IoBus pio_bus, mmio_bus;
+  linux::UniqueFd stop_event;
+
+  std::mutex stop_mutex;
+  std::atomic<bool> stopping{false};
+  std::optional<VmOutcome> outcome;
+
+  // vCPU threads and the kvm_run areas the event loop pokes to stop them.
+  struct VcpuSlot {
+    std::thread thread;
+    // Set by the vCPU thread before `go`; lives (with its kvm_run mapping) until the State is
+    // destroyed, after the thread has been joined, so the event loop may poke it any time.
+    std::optional<kvm::VcpuFd> vcpu;
+    std::atomic<bool> created{false};
+    void Kick() {
+      if (created.load()) vcpu->RequestImmediateExit(true);
+      if (thread.joinable()) pthread_kill(thread.native_handle(), kKickSignal);
+    }
+  };
+  std::vector<std::unique_ptr<VcpuSlot>> vcpus;
+  std::mutex ready_mutex;
+  std::condition_variable ready_cv;
+  uint32_t ready = 0;
+  bool go = false;
+
+  void Stop(StopReason reason, int status, std::string detail) {
+    {
+      std::lock_guard lock(stop_mutex);
+      if (outcome) return;
+      outcome = VmOutcome{reason, status, std::move(detail)};
+    }
+    stopping.store(true);
+    uint64_t one = 1;
+    (void)!::write(stop_event.get(), &one, sizeof(one));
+  }
+
+  void RunVcpu(uint32_t id, VcpuSlot& slot);
+  // Handles one exit; returns false when the vCPU should stop.
+  bool HandleExit(kvm::VcpuFd& vcpu, const kvm::VcpuExit& exit);
+};
+
+Vm::Vm(std::unique_ptr<State> state) : state_(std::move(state)) {}
+
+Vm::~Vm() {
+  if (!state_) return;
+  state_->Stop(StopReason::kShutdown, 0, "VM destroyed");
+  for (auto& slot : state_->vcpus) {
+    slot->Kick();
+    if (slot->thread.joinable()) slot->thread.join();
+  }
+}
+
+void Vm::RequestStop(StopReason reason, int exit_status, std::string detail) {
+  state_->Stop(reason, exit_status, std::move(detail));
+}
+
+void Vm::SendCtrlAltDel() { state_->i8042->SendCtrlAltDel(); }
+
+Result<std::unique_ptr<Vm>> Vm::Create(const VmConfig& config) {
+  TRY(ValidateConfig(config));
+  auto s = std::make_unique<State>();
+  s->config = config;
+  int stop_fd = ::eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+  if (stop_fd < 0) return FailErrno("eventfd");
+  s->stop_event.reset(stop_fd);
+
+  s->kvm.emplace(TRY(kvm::KvmSystem::Open()));
+  s->vm.emplace(TRY(s->kvm->CreateVm()));
+  kvm::VmFd& vm = *s->vm;
+  TRY(vm.SetIdentityMapAddress(x86_64::kKvmIdentityMapAddress));
+  TRY(vm.SetTssAddress(x86_64::kKvmTssAddress));
+  TRY(vm.CreateIrqChip());
+  TRY(vm.CreatePit2());
+
+  s->memory.emplace(TRY(memory::GuestMemory::Create(
+      {config.memory_mib * memory::kMiB, config.memfd, config.hugepages})));
+  uint32_t slot = 0;
+  for (const memory::Region& r : s->memory->regions())
+    TRY(vm.SetUserMemoryRegion(slot++, r.guest_address, r.size, r.host));
+
+  s->boot = TRY(x86_64::LoadBootSource(*s->memory, config.boot));
+  s->supported_cpuid = TRY(s->kvm->SupportedCpuid());
+  s->supported_msrs = TRY(s->kvm->MsrIndexList());
+  int max_vcpus = s->kvm->CheckExtension(KVM_CAP_MAX_VCPUS);
+  if (max_vcpus > 0 && config.cpus > static_cast<uint32_t>(max_vcpus)) {
+    return Fail("cpus: " + std::to_string(config.cpus) + " exceeds this host's KVM limit of " +
+                std::to_string(max_vcpus));
+  }
+
+  // Devices.
+  s->console = TRY(Console::Open(config.console));
+  s->serial_irq = std::make_unique<KvmIrqLine>(vm, devices::Serial::kCom1Irq);
+  s->keyboard_irq = std::make_unique<KvmIrqLine>(vm, devices::I8042::kKeyboardIrq);
+  Console* console = s->console.get();
+  s->serial = std::make_shared<devices::Serial>(
+      *s->serial_irq, [console](std::span<const uint8_t> bytes) { console->Write(bytes); });
+  State* state = s.get();
+  s->i8042 = std::make_shared<devices::I8042>(*s->keyboard_irq, [state] {
+    state->Stop(StopReason::kReset, 0, "guest reset through the i8042");
+  });
+  TRY(s->pio_bus.Register(devices::Serial::kCom1Port, devices::Serial::kRegisterCount, s->serial, "serial COM1"));
+  TRY(s->pio_bus.Register(devices::I8042::kDataPort, devices::I8042::kPortSpan, s->i8042, "i8042"));
+  TRY(s->pio_bus.Register(devices::Rtc::kIndexPort, devices::Rtc::kPortSpan,
+                          std::make_shared<devices::Rtc>(), "CMOS RTC"));
+  TRY(s->pio_bus.Register(devices::DebugExit::kPort, 1,
+                          std::make_shared<devices::DebugExit>([state](uint8_t value) {
+                            state->Stop(StopReason::kDebugExit, value,
+                                        "guest wrote " + std::to_string(value) + " to the debug-exit port");
+                          }),
+                          "debug exit"));
+  TRY(s->pio_bus.Register(devices::PvPanic::kPort, 1,
+                          std::make_shared<devices::PvPanic>([state](uint8_t event) {
+                            if (event & devices::PvPanic::kPanicked)
+                              state->Stop(StopReason::kPanic, 2, "guest kernel panicked (pvpanic)");
+                            else
+                              log::Warning("guest reported a crash-loaded event (pvpanic)");
+                          }),
+                          "pvpanic"));
+  return std::unique_ptr<Vm>(new Vm(std::move(s)));
+}
+
+bool Vm::State::HandleExit(kvm::VcpuFd& vcpu, const kvm::VcpuExit& exit) {
+  std::string who = "vCPU " + std::to_string(vcpu.id());
+  if (auto* io = std::get_if<kvm::IoExit>(&exit)) {
+    for (uint32_t i = 0; i < io->count; ++i) {
+      auto item = io->data.subspan(size_t{i} * io->size, io->size);
+      if (io->in) pio_bus.Read(io->port, item);
+      else pio_bus.Write(io->port, item);
+    }
+    return true;
+  }
+  if (auto* mmio = std::get_if<kvm::MmioExit>(&exit)) {
+    bool handled = mmio->write ? mmio_bus.Write(mmio->address, mmio->data)
+                               : mmio_bus.Read(mmio->address, mmio->data);
+    if (!handled) log::Debug(who + ": unhandled MMIO at " + Hex(mmio->address));
+    return true;
+  }
+  if (std::holds_alternative<kvm::InterruptedExit>(exit)) return !stopping.load();
+  if (std::holds_alternative<kvm::HltExit>(exit)) {
+    Stop(StopReason::kShutdown, 0, who + " halted");
+    return false;
+  }
+  if (std::holds_alternative<kvm::ShutdownExit>(exit)) {
+    Stop(StopReason::kTripleFault, 0, who + ": triple fault, treated as a reset");
+    return false;
+  }
+  if (auto* event = std::get_if<kvm::SystemEventExit>(&exit)) {
+    if (event->type == KVM_SYSTEM_EVENT_CRASH) Stop(StopReason::kPanic, 2, who + ": guest crashed");
+    else if (event->type == KVM_SYSTEM_EVENT_RESET) Stop(StopReason::kReset, 0, who + ": system reset");
+    else Stop(StopReason::kShutdown, 0, who + ": system event " + std::to_string(event->type));
+    return false;
+  }
+  std::string detail;
+  if (auto* internal = std::get_if<kvm::InternalErrorExit>(&exit)) {
+    detail = "KVM internal error, suberror " + std::to_string(internal->suberror);
+    for (uint64_t word : internal->data) detail += " " + Hex(word);
+  } else if (auto* fail = std::get_if<kvm::FailEntryExit>(&exit)) {
+    detail = "VM entry failed, hardware reason " + Hex(fail->hardware_reason);
+  } else if (auto* unknown = std::get_if<kvm::UnknownExit>(&exit)) {
+    detail = "unexpected KVM exit reason " + std::to_string(unknown->reason);
+  }
+  if (auto regs = vcpu.GetRegs()) detail += " (rip " + Hex(regs->rip) + ")";
+  Stop(StopReason::kError, 1, who + ": " + detail);
+  return false;
+}
+
+void Vm::State::RunVcpu(uint32_t id, VcpuSlot& slot) {
+  auto setup = [&]() -> Result<kvm::VcpuFd> {
+    kvm::VcpuFd vcpu = TRY(vm->CreateVcpu(id));
+    x86_64::VcpuSetup vcpu_setup{&boot, &supported_cpuid, &supported_msrs, config.cpus};
+    TRY_CTX(x86_64::ConfigureVcpu(vcpu, vcpu_setup), "vCPU " + std::to_string(id));
+    return vcpu;
+  };
+  Result<kvm::VcpuFd> created = setup();
+  {
+    std::unique_lock lock(ready_mutex);
+    ++ready;
+    ready_cv.notify_all();
+    if (!created) {
+      lock.unlock();
+      Stop(StopReason::kError, 1, created.error().ToString());
+      return;
+    }
+    slot.vcpu.emplace(std::move(*created));
+    slot.created.store(true);
+    ready_cv.wait(lock, [this] { return go; });
+  }
+  kvm::VcpuFd& vcpu = *slot.vcpu;
+  if (stopping.load()) vcpu.RequestImmediateExit(true);
+  while (true) {
+    Result<kvm::VcpuExit> exit = vcpu.Run();
+    if (!exit) {
+      Stop(StopReason::kError, 1, "vCPU " + std::to_string(id) + ": " + exit.error().ToString());
+      break;
+    }
+    if (!HandleExit(vcpu, *exit)) break;
+  }
+}
+
+Result<VmOutcome> Vm::Run() {
+  State& s = *state_;
+  // Stop signals come through a signalfd; the kick signal interrupts KVM_RUN.
+  struct sigaction kick {};
+  kick.sa_handler = IgnoreKick;  // no SA_RESTART: KVM_RUN returns EINTR
+  sigemptyset(&kick.sa_mask);
+  if (::sigaction(kKickSignal, &kick, nullptr) < 0) return FailErrno("sigaction");
+  sigset_t stop_signals;
+  sigemptyset(&stop_signals);
+  sigaddset(&stop_signals, SIGTERM);
+  sigaddset(&stop_signals, SIGINT);
+  if (pthread_sigmask(SIG_BLOCK, &stop_signals, nullptr) != 0) return Fail("pthread_sigmask");
+  int signal_fd = ::signalfd(-1, &stop_signals, SFD_CLOEXEC | SFD_NONBLOCK);
+  if (signal_fd < 0) return FailErrno("signalfd");
+  linux::UniqueFd signals(signal_fd);
+
+  for (uint32_t id = 0; id < s.config.cpus; ++id) {
+    auto slot = std::make_unique<State::VcpuSlot>();
+    State::VcpuSlot* raw = slot.get();
+    s.vcpus.push_back(std::move(slot));
+    raw->thread = std::thread([&s, id, raw] { s.RunVcpu(id, *raw); });
+  }
+  {
+    std::unique_lock lock(s.ready_mutex);
+    s.ready_cv.wait(lock, [&s] { return s.ready == s.config.cpus; });
+    s.go = true;
+    s.ready_cv.notify_all();
+  }
+
+  while (!s.stopping.load()) {
+    std::vector<pollfd> fds = {{signal_fd, POLLIN, 0}, {s.stop_event.get(), POLLIN, 0}};
+    for (int fd : s.console->PollFds()) fds.push_back({fd, POLLIN, 0});
+    int n = ::poll(fds.data(), fds.size(), -1);
+    if (n < 0 && errno != EINTR) return FailErrno("poll");
+    if (n <= 0) continue;
+    if (fds[0].revents & POLLIN) {
+      signalfd_siginfo info;
+      if (::read(signal_fd, &info, sizeof(info)) == sizeof(info)) {
+        s.Stop(StopReason::kSignal, 0, std::string("stopped by ") + strsignal(info.ssi_signo));
+      }
+    }
+    for (size_t i = 2; i < fds.size(); ++i) {
+      if (fds[i].revents == 0) continue;
+      std::vector<uint8_t> input = s.console->HandleReadable(fds[i].fd);
+      if (!input.empty()) s.serial->QueueInput(input);
+    }
+  }
+
+  // immediate_exit stops a vCPU about to enter KVM_RUN; the signal kicks one already inside.
+  for (auto& slot : s.vcpus) slot->Kick();
+  for (auto& slot : s.vcpus) {
+    if (slot->thread.joinable()) slot->thread.join();
+  }
+  std::lock_guard lock(s.stop_mutex);
+  return *s.outcome;
+}
+
+}  // namespace hull::vmm

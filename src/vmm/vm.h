@@ -1,0 +1,57 @@
+// Vm: one microVM built from a VmConfig: guest memory, the in-kernel irqchip and PIT, the
+// legacy devices (COM1 console, i8042, CMOS RTC, debug-exit and pvpanic ports) and one thread
+// per vCPU. Run() blocks until the guest resets, shuts down or triple-faults, the debug-exit
+// port is written, a fatal vCPU error happens, or SIGTERM/SIGINT arrives.
+//
+// Threads: the caller's thread runs the event loop (signals, console input); each vCPU runs on
+// its own thread, created, configured and run there. Run() blocks SIGTERM and SIGINT in the
+// calling thread (they are read from a signalfd) and uses SIGUSR2 to kick vCPU threads out of
+// KVM_RUN; call it from the process's main thread before other threads exist.
+#pragma once
+
+#include <memory>
+#include <string>
+
+#include "base/error.h"
+#include "vmm/config.h"
+
+namespace hull::vmm {
+
+enum class StopReason {
+  kReset,        // i8042 reset or KVM_SYSTEM_EVENT_RESET
+  kShutdown,     // KVM_SYSTEM_EVENT_SHUTDOWN or a halted vCPU with nothing left to do
+  kTripleFault,  // KVM_EXIT_SHUTDOWN
+  kDebugExit,    // port 0xf4 written
+  kSignal,       // SIGTERM or SIGINT
+  kPanic,        // pvpanic or KVM_SYSTEM_EVENT_CRASH
+  kError,        // a vCPU failed (internal error, failed entry, ...)
+};
+
+struct VmOutcome {
+  StopReason reason = StopReason::kShutdown;
+  int exit_status = 0;  // what hull-vmm exits with
+  std::string detail;   // human-readable
+};
+
+class Vm {
+ public:
+  // Opens /dev/kvm, creates the VM, its memory and devices, and loads the boot source.
+  [[nodiscard]] static Result<std::unique_ptr<Vm>> Create(const VmConfig& config);
+  ~Vm();
+
+  // Runs the vCPUs until the VM stops.
+  [[nodiscard]] Result<VmOutcome> Run();
+
+  // Requests a stop from any thread; the first request wins.
+  void RequestStop(StopReason reason, int exit_status, std::string detail);
+  // Injects Ctrl-Alt-Del through the i8042 (thread-safe).
+  void SendCtrlAltDel();
+
+  struct State;  // defined in vm.cc
+
+ private:
+  explicit Vm(std::unique_ptr<State> state);
+  std::unique_ptr<State> state_;
+};
+
+}  // namespace hull::vmm
