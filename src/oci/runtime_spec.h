@@ -241,6 +241,8 @@ struct IntelRdt {
   std::string clos_id;
   std::string l3_cache_schema;
   std::string mem_bw_schema;
+  bool enable_cmt = false;  // cache monitoring (runtime-spec 1.1)
+  bool enable_mbm = false;  // memory bandwidth monitoring (runtime-spec 1.1)
 };
 
 struct Linux {

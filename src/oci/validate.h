@@ -1,5 +1,5 @@
 // Semantic validation of a parsed Spec against the runtime spec and this host, before anything
-// is created. Each error names the field: `linux.namespaces[2].type: unknown namespace "foo"`.
+// is created. Each error names the field: `linux.namespaces[2].type: unknown namespace type "foo"`.
 #pragma once
 
 #include "base/error.h"
