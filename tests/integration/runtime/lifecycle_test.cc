@@ -1,0 +1,518 @@
+// The container lifecycle as containerd and Podman drive it: run, create/start/state/kill/delete,
+// list, ps, pause/resume, update, events, pid files, preserved fds, terminals.
+#include <fcntl.h>
+#include <signal.h>
+#include <unistd.h>
+
+#include <nlohmann/json.hpp>
+#include <thread>
+
+#include "support/console_socket.h"
+#include "support/leaks.h"
+#include "support/runtime_test.h"
+
+namespace hull::testing {
+namespace {
+
+using nlohmann::json;
+using namespace std::chrono_literals;
+
+class LifecycleTest : public RuntimeTest {};
+
+// Host path of a container process's cgroup file: `v1_file` in the controller's v1 hierarchy if
+// the controller is on v1, else `v2_file` in its cgroup2 directory.
+std::string HostCgroupFile(int pid, const std::string& controller, const std::string& v1_file,
+                           const std::string& v2_file) {
+  std::string v2_path;
+  for (const auto& line : SplitLines(ReadFile("/proc/" + std::to_string(pid) + "/cgroup"))) {
+    auto first = line.find(':');
+    auto second = line.find(':', first + 1);
+    std::string controllers = line.substr(first + 1, second - first - 1);
+    std::string path = line.substr(second + 1);
+    if (Contains("," + controllers + ",", "," + controller + ","))
+      return "/sys/fs/cgroup/" + controller + path + "/" + v1_file;
+    if (controllers.empty()) v2_path = path;
+  }
+  for (const auto& hierarchy : CgroupHierarchies()) {
+    if (FileExists(hierarchy + "/cgroup.controllers") &&
+        Contains(ReadFile(hierarchy + "/cgroup.controllers"), controller))
+      return hierarchy + v2_path + "/" + v2_file;
+  }
+  return "";
+}
+
+TEST_F(LifecycleTest, RunTrueExitsZero) {
+  std::string id = NewId();
+  Bundle& bundle = NewBundle(id);
+  CommandResult run = RunContainer(id, bundle);
+  EXPECT_EQ(run.exit_code, 0) << run.Describe();
+  // Without --keep (runc) or --detach the container is gone once `run` returns.
+  CommandResult state;
+  State(id, &state);
+  EXPECT_NE(state.exit_code, 0) << state.Describe();
+}
+
+TEST_F(LifecycleTest, RunPropagatesExitCode) {
+  std::string id = NewId();
+  Bundle& bundle = NewBundle(id);
+  bundle.Shell("exit 3");
+  CommandResult run = RunContainer(id, bundle);
+  EXPECT_EQ(run.exit_code, 3) << run.Describe();
+}
+
+TEST_F(LifecycleTest, RunForwardsStdoutAndStderr) {
+  std::string id = NewId();
+  Bundle& bundle = NewBundle(id);
+  bundle.Shell("echo to-stdout; echo to-stderr >&2");
+  CommandResult run = RunContainer(id, bundle);
+  ASSERT_EQ(run.exit_code, 0) << run.Describe();
+  EXPECT_EQ(run.out, "to-stdout\n");
+  EXPECT_TRUE(Contains(run.err, "to-stderr")) << run.Describe();
+}
+
+TEST_F(LifecycleTest, RunReportsProcessKilledBySignal) {
+  std::string id = NewId();
+  Bundle& bundle = NewBundle(id);
+  bundle.Args({"sleep", "1000"});
+  ASSERT_TRUE(bundle.Write());
+  Command run = runtime().Start({"run", "--bundle", bundle.path(), id});
+  ASSERT_EQ(WaitForStatus(id, "running"), "running");
+  CommandResult kill = Rt({"kill", id, "KILL"});
+  ASSERT_TRUE(kill.ok()) << kill.Describe();
+  CommandResult result = run.Wait(30s);
+  // runc and crun both exit with 128 + the signal number, as a shell does.
+  EXPECT_EQ(result.exit_code, 128 + SIGKILL) << result.Describe();
+}
+
+TEST_F(LifecycleTest, CreateStartKillDelete) {
+  std::string id = NewId();
+  Bundle& bundle = NewBundle(id);
+  bundle.Args({"sleep", "1000"});
+  CommandResult create = Create(id, bundle);
+  ASSERT_TRUE(create.ok()) << create.Describe();
+
+  json state = State(id);
+  ASSERT_TRUE(state.is_object());
+  EXPECT_EQ(state["status"], "created");
+  ASSERT_TRUE(state["pid"].is_number_integer()) << state.dump();
+  int pid = state["pid"];
+  EXPECT_GT(pid, 0);
+  EXPECT_EQ(::kill(pid, 0), 0) << "init process " << pid << " not alive while created";
+  // The container's init waits for `start`: it must not be running the user's program yet.
+  EXPECT_NE(Trim(ReadFile("/proc/" + std::to_string(pid) + "/comm")), "sleep");
+
+  CommandResult start = Rt({"start", id});
+  ASSERT_TRUE(start.ok()) << start.Describe();
+  EXPECT_EQ(WaitForStatus(id, "running"), "running");
+  EXPECT_EQ(State(id)["pid"], pid) << "pid changed across start";
+  std::this_thread::sleep_for(50ms);
+  EXPECT_EQ(Trim(ReadFile("/proc/" + std::to_string(pid) + "/comm")), "sleep");
+
+  CommandResult kill = Rt({"kill", id, "KILL"});
+  ASSERT_TRUE(kill.ok()) << kill.Describe();
+  EXPECT_EQ(WaitForStatus(id, "stopped"), "stopped");
+
+  CommandResult remove = Rt({"delete", id});
+  ASSERT_TRUE(remove.ok()) << remove.Describe();
+  CommandResult after;
+  EXPECT_TRUE(State(id, &after).is_null());
+  EXPECT_NE(after.exit_code, 0);
+  EXPECT_TRUE(ListDir(runtime().root()).empty()) << "state left in " << runtime().root();
+  EXPECT_TRUE(LeaksOf(id).empty()) << JoinLines(LeaksOf(id));
+}
+
+TEST_F(LifecycleTest, StateJsonHasRuncFields) {
+  std::string id = NewId();
+  Bundle& bundle = NewBundle(id);
+  StartLongRunning(id, bundle);
+  CommandResult result;
+  json state = State(id, &result);
+  ASSERT_TRUE(state.is_object()) << result.Describe();
+  EXPECT_TRUE(state["ociVersion"].is_string()) << state.dump();
+  EXPECT_EQ(state["id"], id);
+  EXPECT_TRUE(state["pid"].is_number_integer());
+  EXPECT_EQ(state["status"], "running");
+  EXPECT_EQ(state["bundle"], bundle.path());
+  if (kind() == RuntimeKind::kCrun) {
+    EXPECT_TRUE(state["rootfs"] == bundle.rootfs() || state["rootfs"] == "rootfs");  // crun: as given
+  } else {
+    EXPECT_EQ(state["rootfs"], bundle.rootfs());  // runc: absolute
+  }
+  ASSERT_TRUE(state["created"].is_string()) << state.dump();
+  // RFC 3339 timestamp, e.g. 2024-01-02T03:04:05.123456789Z
+  std::string created = state["created"];
+  EXPECT_GE(created.size(), 20u) << created;
+  EXPECT_EQ(created[4], '-');
+  EXPECT_EQ(created[10], 'T');
+  if (kind() != RuntimeKind::kCrun) {
+    EXPECT_TRUE(state.contains("owner")) << state.dump();
+  }
+}
+
+TEST_F(LifecycleTest, StateOfUnknownContainerFails) {
+  CommandResult state = Rt({"state", "hit-does-not-exist"});
+  EXPECT_NE(state.exit_code, 0) << state.Describe();
+  EXPECT_TRUE(Contains(state.err, "hit-does-not-exist") || Contains(state.err, "not exist") ||
+              Contains(state.err, "No such file"))
+      << state.Describe();
+}
+
+TEST_F(LifecycleTest, ListShowsContainers) {
+  std::string id = NewId();
+  Bundle& bundle = NewBundle(id);
+  StartLongRunning(id, bundle);
+
+  CommandResult table = Rt({"list"});
+  ASSERT_TRUE(table.ok()) << table.Describe();
+  EXPECT_TRUE(Contains(table.out, id)) << table.Describe();
+  EXPECT_TRUE(Contains(table.out, "running")) << table.Describe();
+
+  CommandResult quiet = Rt({"list", "-q"});
+  ASSERT_TRUE(quiet.ok()) << quiet.Describe();
+  EXPECT_EQ(Trim(quiet.out), id);
+
+  CommandResult as_json = Rt({"list", "--format", "json"});
+  ASSERT_TRUE(as_json.ok()) << as_json.Describe();
+  json list = json::parse(as_json.out, nullptr, false);
+  ASSERT_TRUE(list.is_array()) << as_json.Describe();
+  ASSERT_EQ(list.size(), 1u);
+  EXPECT_EQ(list[0]["id"], id);
+  EXPECT_EQ(list[0]["status"], "running");
+  EXPECT_EQ(list[0]["pid"], State(id)["pid"]);
+}
+
+TEST_F(LifecycleTest, ListWithNoContainersIsEmpty) {
+  CommandResult as_json = Rt({"list", "--format", "json"});
+  ASSERT_TRUE(as_json.ok()) << as_json.Describe();
+  json list = json::parse(as_json.out, nullptr, false);
+  // runc prints "null" for no containers, crun "[]": both mean none.
+  EXPECT_TRUE(list.is_null() || (list.is_array() && list.empty())) << as_json.Describe();
+}
+
+TEST_F(LifecycleTest, PsListsContainerProcesses) {
+  std::string id = NewId();
+  Bundle& bundle = NewBundle(id);
+  bundle.Shell("sleep 1000 & sleep 1000");
+  StartLongRunning(id, bundle);
+  int pid = State(id)["pid"];
+
+  CommandResult as_json = Rt({"ps", "--format", "json", id});
+  ASSERT_TRUE(as_json.ok()) << as_json.Describe();
+  json pids = json::parse(as_json.out, nullptr, false);
+  ASSERT_TRUE(pids.is_array()) << as_json.Describe();
+  EXPECT_EQ(pids.size(), 2u) << as_json.out;
+  EXPECT_NE(std::find(pids.begin(), pids.end(), json(pid)), pids.end()) << as_json.out;
+
+  CommandResult table = Rt({"ps", id});
+  ASSERT_TRUE(table.ok()) << table.Describe();
+  EXPECT_TRUE(Contains(table.out, "PID")) << table.out;
+  EXPECT_TRUE(Contains(table.out, std::to_string(pid))) << table.out;
+}
+
+TEST_F(LifecycleTest, DuplicateIdIsRejected) {
+  std::string id = NewId();
+  Bundle& bundle = NewBundle(id);
+  bundle.Args({"sleep", "1000"});
+  CommandResult first = Create(id, bundle);
+  ASSERT_TRUE(first.ok()) << first.Describe();
+  int pid = State(id)["pid"];
+  CommandResult second = Create(id, bundle);
+  EXPECT_NE(second.exit_code, 0) << second.Describe();
+  EXPECT_TRUE(Contains(second.err, id) || Contains(second.err, "exist")) << second.Describe();
+  // The first container is untouched.
+  json state = State(id);
+  EXPECT_EQ(state["status"], "created");
+  EXPECT_EQ(state["pid"], pid);
+}
+
+TEST_F(LifecycleTest, InvalidIdsAreRejected) {
+  std::string id = NewId();  // bundle owner only; the create attempts use the bad ids
+  Bundle& bundle = NewBundle(id);
+  ASSERT_TRUE(bundle.Write());
+  std::vector<std::string> bad_ids = {"a/b", "..", "../escape", ".", ""};
+  // runc allows only [A-Za-z0-9_+.-]; crun 1.8 accepts a space.
+  if (kind() != RuntimeKind::kCrun) bad_ids.push_back("with space");
+  for (const std::string& bad : bad_ids) {
+    CommandResult create = Rt({"create", "--bundle", bundle.path(), bad});
+    EXPECT_NE(create.exit_code, 0) << "id '" << bad << "' accepted\n" << create.Describe();
+    if (create.ok()) Rt({"delete", "--force", bad});
+    EXPECT_TRUE(ListDir(runtime().root()).empty())
+        << "id '" << bad << "' left state: " << JoinLines(ListDir(runtime().root()));
+  }
+  EXPECT_FALSE(FileExists(work() + "/escape"));
+  EXPECT_FALSE(FileExists(work() + "/b"));
+}
+
+TEST_F(LifecycleTest, DeleteRunningNeedsForce) {
+  std::string id = NewId();
+  Bundle& bundle = NewBundle(id);
+  StartLongRunning(id, bundle);
+  int pid = State(id)["pid"];
+
+  CommandResult plain = Rt({"delete", id});
+  EXPECT_NE(plain.exit_code, 0) << plain.Describe();
+  EXPECT_EQ(State(id)["status"], "running");
+
+  CommandResult forced = Rt({"delete", "--force", id});
+  ASSERT_TRUE(forced.ok()) << forced.Describe();
+  EXPECT_TRUE(State(id).is_null());
+  // The process is gone (or at most a zombie being reaped by its parent).
+  auto deadline = std::chrono::steady_clock::now() + 5s;
+  while (::kill(pid, 0) == 0 && std::chrono::steady_clock::now() < deadline) {
+    std::string status = ReadFile("/proc/" + std::to_string(pid) + "/status");
+    if (Contains(status, "State:\tZ")) break;
+    std::this_thread::sleep_for(10ms);
+  }
+  EXPECT_TRUE(LeaksOf(id).empty()) << JoinLines(LeaksOf(id));
+}
+
+TEST_F(LifecycleTest, DeleteForceOfCreatedContainer) {
+  std::string id = NewId();
+  Bundle& bundle = NewBundle(id);
+  CommandResult create = Create(id, bundle);
+  ASSERT_TRUE(create.ok()) << create.Describe();
+  CommandResult forced = Rt({"delete", "--force", id});
+  ASSERT_TRUE(forced.ok()) << forced.Describe();
+  EXPECT_TRUE(State(id).is_null());
+}
+
+// The container's init is pid 1 of its namespace: the kernel delivers only signals it handles, so
+// the process traps TERM (SIGKILL is always delivered from the parent namespace).
+constexpr char kExitOnTerm[] = "trap 'exit 0' TERM; while :; do sleep 0.05; done";
+
+TEST_F(LifecycleTest, KillAcceptsSignalNamesAndNumbers) {
+  for (std::string signal : {"KILL", "SIGKILL", "9", "TERM", "SIGTERM", "15"}) {
+    SCOPED_TRACE("signal " + signal);
+    std::string id = NewId();
+    Bundle& bundle = NewBundle(id);
+    bundle.Shell(kExitOnTerm);
+    StartLongRunning(id, bundle);
+    CommandResult kill = Rt({"kill", id, signal});
+    ASSERT_TRUE(kill.ok()) << kill.Describe();
+    EXPECT_EQ(WaitForStatus(id, "stopped"), "stopped");
+    CommandResult remove = Rt({"delete", id});
+    EXPECT_TRUE(remove.ok()) << remove.Describe();
+  }
+}
+
+TEST_F(LifecycleTest, KillDefaultsToSigterm) {
+  std::string id = NewId();
+  Bundle& bundle = NewBundle(id);
+  bundle.Shell(kExitOnTerm);
+  StartLongRunning(id, bundle);
+  CommandResult kill = Rt({"kill", id});
+  ASSERT_TRUE(kill.ok()) << kill.Describe();
+  EXPECT_EQ(WaitForStatus(id, "stopped"), "stopped");
+}
+
+TEST_F(LifecycleTest, KillUnknownSignalFails) {
+  if (kind() == RuntimeKind::kCrun) GTEST_SKIP() << "crun 1.8 accepts unknown signal names";
+  std::string id = NewId();
+  Bundle& bundle = NewBundle(id);
+  StartLongRunning(id, bundle);
+  for (std::string signal : {"SIGNOPE", "NOPE", "99999"}) {
+    CommandResult kill = Rt({"kill", id, signal});
+    EXPECT_NE(kill.exit_code, 0) << kill.Describe();
+  }
+  EXPECT_EQ(State(id)["status"], "running");
+}
+
+TEST_F(LifecycleTest, KillAllSignalsEveryProcess) {
+  std::string id = NewId();
+  Bundle& bundle = NewBundle(id);
+  // The shell ignores TERM; its background child does not.
+  bundle.Shell("trap '' TERM; sleep 1000 & while :; do sleep 1; done");
+  StartLongRunning(id, bundle);
+  CommandResult kill = Rt({"kill", "--all", id, "KILL"});
+  ASSERT_TRUE(kill.ok()) << kill.Describe();
+  EXPECT_EQ(WaitForStatus(id, "stopped"), "stopped");
+}
+
+TEST_F(LifecycleTest, PauseAndResume) {
+  std::string id = NewId();
+  Bundle& bundle = NewBundle(id);
+  StartLongRunning(id, bundle);
+  int pid = State(id)["pid"];
+  CommandResult pause = Rt({"pause", id});
+  ASSERT_TRUE(pause.ok()) << pause.Describe();
+  EXPECT_EQ(State(id)["status"], "paused");
+  // A frozen task shows up in "D" (or "T") state from the outside... the freezer leaves it
+  // sleeping in the kernel; what a user relies on is that `state` says paused and resume works.
+  CommandResult resume = Rt({"resume", id});
+  ASSERT_TRUE(resume.ok()) << resume.Describe();
+  EXPECT_EQ(State(id)["status"], "running");
+  EXPECT_EQ(::kill(pid, 0), 0);
+}
+
+TEST_F(LifecycleTest, PausedContainerDoesNotRun) {
+  std::string id = NewId();
+  Bundle& bundle = NewBundle(id);
+  std::string counter_dir = work() + "/counter";
+  MakeDirs(counter_dir);
+  bundle.BindMount(counter_dir, "/counter");
+  bundle.Shell("i=0; while :; do i=$((i+1)); echo $i > /counter/n; sleep 0.01; done");
+  StartLongRunning(id, bundle);
+  std::this_thread::sleep_for(100ms);
+  ASSERT_TRUE(Rt({"pause", id}).ok());
+  std::this_thread::sleep_for(50ms);
+  std::string frozen = ReadFile(counter_dir + "/n");
+  std::this_thread::sleep_for(300ms);
+  EXPECT_EQ(ReadFile(counter_dir + "/n"), frozen) << "counter advanced while paused";
+  ASSERT_TRUE(Rt({"resume", id}).ok());
+  std::this_thread::sleep_for(300ms);
+  EXPECT_NE(ReadFile(counter_dir + "/n"), frozen) << "counter stuck after resume";
+}
+
+TEST_F(LifecycleTest, UpdateMemoryAndPidsShowInCgroup) {
+  std::string id = NewId();
+  Bundle& bundle = NewBundle(id);
+  bundle.Resources({{"memory", {{"limit", 128 * 1024 * 1024}}}, {"pids", {{"limit", 100}}}});
+  StartLongRunning(id, bundle);
+  int pid = State(id)["pid"];
+  std::string memory_file = HostCgroupFile(pid, "memory", "memory.limit_in_bytes", "memory.max");
+  std::string pids_file = HostCgroupFile(pid, "pids", "pids.max", "pids.max");
+  ASSERT_FALSE(memory_file.empty());
+  EXPECT_EQ(Trim(ReadFile(memory_file)), std::to_string(128 * 1024 * 1024)) << memory_file;
+  EXPECT_EQ(Trim(ReadFile(pids_file)), "100") << pids_file;
+
+  CommandResult update =
+      Rt({"update", "--memory", std::to_string(96 * 1024 * 1024), "--pids-limit", "50", id});
+  ASSERT_TRUE(update.ok()) << update.Describe();
+  EXPECT_EQ(Trim(ReadFile(memory_file)), std::to_string(96 * 1024 * 1024)) << memory_file;
+  EXPECT_EQ(Trim(ReadFile(pids_file)), "50") << pids_file;
+
+  // runc also takes sizes with units; crun 1.8 only plain bytes.
+  if (kind() != RuntimeKind::kCrun) {
+    update = Rt({"update", "--memory", "64M", id});
+    ASSERT_TRUE(update.ok()) << update.Describe();
+    EXPECT_EQ(Trim(ReadFile(memory_file)), std::to_string(64 * 1024 * 1024)) << memory_file;
+  }
+}
+
+TEST_F(LifecycleTest, UpdateFromResourcesJsonOnStdin) {
+  std::string id = NewId();
+  Bundle& bundle = NewBundle(id);
+  StartLongRunning(id, bundle);
+  int pid = State(id)["pid"];
+  json resources = {{"pids", {{"limit", 42}}}};
+  CommandResult update = Rt({"update", "--resources", "-", id}, {.stdin_data = resources.dump()});
+  ASSERT_TRUE(update.ok()) << update.Describe();
+  EXPECT_EQ(Trim(ReadFile(HostCgroupFile(pid, "pids", "pids.max", "pids.max"))), "42");
+}
+
+TEST_F(LifecycleTest, EventsStatsPrintsOneJson) {
+  if (kind() == RuntimeKind::kCrun) GTEST_SKIP() << "crun 1.8 does not implement events";
+  std::string id = NewId();
+  Bundle& bundle = NewBundle(id);
+  StartLongRunning(id, bundle);
+  CommandResult events = Rt({"events", "--stats", id});
+  ASSERT_TRUE(events.ok()) << events.Describe();
+  auto lines = SplitLines(Trim(events.out));
+  ASSERT_EQ(lines.size(), 1u) << events.out;
+  json event = json::parse(lines[0], nullptr, false);
+  ASSERT_TRUE(event.is_object()) << events.out;
+  EXPECT_EQ(event["type"], "stats");
+  EXPECT_EQ(event["id"], id);
+  ASSERT_TRUE(event["data"].is_object()) << events.out;
+  EXPECT_TRUE(event["data"].contains("memory")) << events.out;
+  EXPECT_TRUE(event["data"].contains("pids")) << events.out;
+}
+
+TEST_F(LifecycleTest, PidFileHoldsInitPid) {
+  std::string id = NewId();
+  Bundle& bundle = NewBundle(id);
+  bundle.Args({"sleep", "1000"});
+  std::string pid_file = work() + "/init.pid";
+  CommandResult create = Create(id, bundle, {"--pid-file", pid_file});
+  ASSERT_TRUE(create.ok()) << create.Describe();
+  ASSERT_TRUE(FileExists(pid_file));
+  EXPECT_EQ(Trim(ReadFile(pid_file)), std::to_string(State(id)["pid"].get<int>()));
+}
+
+TEST_F(LifecycleTest, PreserveFdsPassesDescriptors) {
+  std::string id = NewId();
+  Bundle& bundle = NewBundle(id);
+  bundle.Shell("echo through-fd3 >&3; if [ -e /proc/self/fd/4 ]; then echo fd4-open; fi");
+  int pipe_fds[2];
+  ASSERT_EQ(::pipe2(pipe_fds, O_CLOEXEC), 0);
+  ASSERT_TRUE(bundle.Write());
+  CommandResult run = Rt({"run", "--bundle", bundle.path(), "--preserve-fds", "1", id},
+                         {.pass_fds = {pipe_fds[1]}});
+  ::close(pipe_fds[1]);
+  EXPECT_EQ(run.exit_code, 0) << run.Describe();
+  char buffer[256] = {};
+  ssize_t n = ::read(pipe_fds[0], buffer, sizeof buffer - 1);
+  ::close(pipe_fds[0]);
+  EXPECT_EQ(std::string(buffer, n > 0 ? n : 0), "through-fd3\n");
+  EXPECT_FALSE(Contains(run.out, "fd4-open")) << run.Describe();
+}
+
+TEST_F(LifecycleTest, TerminalThroughConsoleSocket) {
+  std::string id = NewId();
+  Bundle& bundle = NewBundle(id);
+  bundle.Terminal(true).Shell("tty; read line; echo got:$line");
+  ConsoleSocket console(work() + "/console.sock");
+  ASSERT_TRUE(console.listening()) << console.error();
+  CommandResult create = Create(id, bundle, {"--console-socket", console.path()});
+  ASSERT_TRUE(create.ok()) << create.Describe();
+  ASSERT_GE(console.Receive(), 0) << console.error();
+  ASSERT_TRUE(Rt({"start", id}).ok());
+  std::string seen = console.ReadUntil("/dev/pts/");
+  EXPECT_TRUE(Contains(seen, "/dev/pts/0")) << seen;
+  ASSERT_TRUE(console.Write("hello\n"));
+  seen = console.ReadUntil("got:hello");
+  EXPECT_TRUE(Contains(seen, "got:hello")) << seen;
+  EXPECT_EQ(WaitForStatus(id, "stopped"), "stopped");
+}
+
+TEST_F(LifecycleTest, TerminalWithoutConsoleSocketFailsCreate) {
+  std::string id = NewId();
+  Bundle& bundle = NewBundle(id);
+  bundle.Terminal(true);
+  CommandResult create = Create(id, bundle);
+  EXPECT_NE(create.exit_code, 0) << create.Describe();
+  EXPECT_TRUE(State(id).is_null());
+}
+
+TEST_F(LifecycleTest, DetachedRunKeepsContainer) {
+  std::string id = NewId();
+  Bundle& bundle = NewBundle(id);
+  bundle.Args({"sleep", "1000"});
+  CommandResult run = RunContainer(id, bundle, {"--detach"});
+  ASSERT_TRUE(run.ok()) << run.Describe();
+  EXPECT_EQ(State(id)["status"], "running");
+}
+
+TEST_F(LifecycleTest, StartTwiceFails) {
+  std::string id = NewId();
+  Bundle& bundle = NewBundle(id);
+  StartLongRunning(id, bundle);
+  CommandResult again = Rt({"start", id});
+  EXPECT_NE(again.exit_code, 0) << again.Describe();
+  EXPECT_EQ(State(id)["status"], "running");
+}
+
+TEST_F(LifecycleTest, FeaturesPrintsJson) {
+  if (kind() == RuntimeKind::kRunc || kind() == RuntimeKind::kCrun)
+    GTEST_SKIP() << "runc 1.1 and crun 1.8 have no `features` command";
+  CommandResult features = Rt({"features"});
+  ASSERT_TRUE(features.ok()) << features.Describe();
+  json parsed = json::parse(features.out, nullptr, false);
+  ASSERT_TRUE(parsed.is_object()) << features.out;
+  EXPECT_TRUE(parsed.contains("ociVersionMin")) << features.out;
+  EXPECT_TRUE(parsed.contains("ociVersionMax")) << features.out;
+}
+
+TEST_F(LifecycleTest, SpecWritesLoadableConfig) {
+  TempDir dir("hull-spec");
+  CommandResult spec = Rt({"spec"}, {.cwd = dir.path()});
+  ASSERT_TRUE(spec.ok()) << spec.Describe();
+  json config = json::parse(ReadFile(dir / "config.json"), nullptr, false);
+  ASSERT_TRUE(config.is_object());
+  EXPECT_TRUE(config.contains("ociVersion"));
+  EXPECT_TRUE(config["process"].contains("args"));
+  EXPECT_EQ(config["root"]["path"], "rootfs");
+}
+
+}  // namespace
+}  // namespace hull::testing

@@ -1,0 +1,17 @@
+#!/bin/sh
+# CTest FIXTURES_CLEANUP for the hugetlb trick (support/hugetlb.h): unmounts every hugetlb v1
+# mount under /run/hull-test-hugetlb whose owning test process (named in the directory) is gone,
+# for example because CTest killed it at its timeout. Never touches a live test's mount.
+base=/run/hull-test-hugetlb
+[ -d "$base" ] || exit 0
+for dir in "$base"/*; do
+  [ -d "$dir" ] || continue
+  pid=${dir##*/}
+  pid=${pid%%-*}
+  if [ -n "$pid" ] && [ -d "/proc/$pid" ]; then
+    continue
+  fi
+  umount "$dir" 2>/dev/null || umount -l "$dir" 2>/dev/null
+  rmdir "$dir" 2>/dev/null
+done
+exit 0
