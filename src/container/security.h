@@ -19,12 +19,29 @@ struct CapabilityPlan {
   uint64_t bounding = 0, effective = 0, inheritable = 0, permitted = 0, ambient = 0;
   unsigned last_cap = 40;  // from /proc/sys/kernel/cap_last_cap
 };
-// Names as in the spec ("CAP_NET_ADMIN"); an unknown name is an error naming it. A capability
-// the running kernel does not know is skipped with a warning, as runc does.
+// Names as in the spec ("CAP_NET_ADMIN", exact spelling); an unknown name is an error naming the
+// field and index: `process.capabilities.bounding[2]: unknown capability "CAP_FOO"`, where
+// `field` is the prefix ("process.capabilities"). A capability the running kernel does not know
+// (above /proc/sys/kernel/cap_last_cap) is left out of the plan with a warning, as runc does.
 [[nodiscard]] Result<CapabilityPlan> PlanCapabilities(const oci::Capabilities& caps,
                                                       std::string_view field);
-// Async-signal-safe. Drops the bounding set, sets effective/permitted/inheritable with capset,
-// raises ambient. Returns 0 or -errno.
+// As PlanCapabilities, for a kernel whose last capability is `last_cap` (tests; callers that
+// already read it).
+[[nodiscard]] Result<CapabilityPlan> PlanCapabilitiesForKernel(const oci::Capabilities& caps,
+                                                               std::string_view field,
+                                                               unsigned last_cap);
+// Async-signal-safe, no allocation. In order: makes the current permitted set effective (so that
+// CAP_SETPCAP is usable), drops every capability 0..last_cap not in plan.bounding from the
+// bounding set, sets effective/permitted/inheritable with capset(2), clears the ambient set and
+// raises plan.ambient. Returns 0 or -errno (EPERM when the caller lacks what the plan keeps).
+//
+// Caller state: every capability in plan.permitted, and CAP_SETPCAP if the bounding set
+// shrinks, must be in the calling thread's permitted set. For a non-root process user the init
+// sets PR_SET_KEEPCAPS (or SECBIT_KEEP_CAPS) before setresuid() so the permitted set survives
+// the uid change (the effective set does not; this function restores it), then calls this. Call
+// it after the last uid change: leaving uid 0 afterwards would clear the ambient set (and,
+// without KEEPCAPS, the others). Capability sets are per thread: call it single-threaded, as the
+// init is. Securebits are left alone.
 int ApplyCapabilities(const CapabilityPlan& plan) noexcept;
 
 // ---- seccomp -------------------------------------------------------------------------------
