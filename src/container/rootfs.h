@@ -42,32 +42,53 @@ struct DeviceStep {
   gid_t gid = 0;
 };
 
+// A symlink created in the container's /dev (/dev/fd -> /proc/self/fd, /dev/ptmx -> pts/ptmx).
+struct SymlinkStep {
+  std::string path;    // inside the container, absolute
+  std::string target;  // written as is
+  bool replace = false;  // replace whatever is there (/dev/ptmx); otherwise keep an existing one
+};
+
 struct RootfsPlan {
   std::string rootfs;               // absolute host path
-  unsigned long root_propagation = 0;  // for "/" before anything else: MS_SLAVE|MS_REC default
+  // For "/" before anything else: MS_SLAVE|MS_REC unless linux.rootfsPropagation asks for
+  // private (shared and unbindable would break the bind of the rootfs and pivot_root).
+  unsigned long root_propagation = 0;
+  // linux.rootfsPropagation, applied to the container's "/" after pivot_root (0 = not set).
+  unsigned long rootfs_propagation = 0;
   bool readonly_root = false;
   bool no_pivot = false;            // --no-pivot: MS_MOVE + chroot instead of pivot_root
   // Devices are bind-mounted from the host instead of created with mknod (user namespaces).
   bool bind_devices = false;
   std::vector<MountStep> mounts;
+  // Devices, default symlinks and ptmx are set up unless the spec bind-mounts /dev (as runc).
+  bool setup_dev = true;
   std::vector<DeviceStep> devices;  // defaults (null, zero, full, random, urandom, tty) + spec
+  std::vector<SymlinkStep> symlinks;  // fd, stdin, stdout, stderr, core (if the host has it), ptmx
   std::vector<CgroupMountPoint> cgroup_mounts;
   std::vector<std::string> masked_paths;
   std::vector<std::string> readonly_paths;
-  bool dev_is_tmpfs = false;  // the spec mounts /dev: add default symlinks and ptmx
+  bool dev_is_tmpfs = false;  // the spec mounts a filesystem (not a bind) on /dev
   std::string console_pty;    // host path of the pty slave to bind on /dev/console ("" = none)
 };
 
-// Builds the plan; errors name the spec field (`mounts[3].options: unknown option "foo"`).
+// Builds the plan; errors name the spec field (`mounts[3].options: option "idmap" is not
+// supported yet`). `rootfs` is the resolved root.path; it and relative bind sources are taken
+// relative to the current directory, which the runtime sets to the bundle. Bind sources are
+// stat()ed here (source_is_dir); a missing one is an error naming mounts[i].source.
 [[nodiscard]] Result<RootfsPlan> PlanRootfs(const oci::Spec& spec, const std::string& rootfs,
                                             const std::vector<CgroupMountPoint>& cgroups,
                                             bool user_namespace, bool no_pivot);
 
-// Child side, in the new mount namespace: propagation of "/", bind of the rootfs onto itself,
-// every mount, devices, default /dev symlinks and /dev/pts/ptmx, /dev/console, then
-// pivot_root (or MS_MOVE + chroot), then masked and read-only paths, then root.readonly.
+// Child side, in the new mount namespace, as root of its user namespace. PrepareRootfs:
+// propagation of "/", bind of the rootfs onto itself, every mount, devices, default /dev
+// symlinks and /dev/ptmx, /dev/console. FinishRootfs: masked and read-only paths and
+// root.readonly (still through the host's /proc, every path resolved inside the rootfs), then
+// pivot_root (or MS_MOVE + chroot; also the fallback when "/" is an initramfs), then
+// linux.rootfsPropagation on the new "/".
 // Leaves the process with "/" as the container root and cwd "/".
-// Async-signal-safe; on failure fills `report` and returns -1.
+// Async-signal-safe: reads the plan, allocates nothing; on failure fills `report` and returns
+// -1. Uses /proc of the runtime's mount namespace (mount targets are /proc/self/fd/N).
 int SetupRootfs(const RootfsPlan& plan, ChildReport* report) noexcept;
 
 // Child side, split for the createContainer hooks which run after the mounts and before
