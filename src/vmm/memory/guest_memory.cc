@@ -111,51 +111,54 @@ Result<uint8_t*> GuestMemory::Translate(uint64_t address, uint64_t length) const
   return Fail("guest address " + Hex(address) + " is not RAM");
 }
 
-Result<void> GuestMemory::Read(uint64_t address, std::span<uint8_t> out) const {
-  uint64_t done = 0;
-  while (done < out.size()) {
-    if (address + done < address) return Fail("guest address " + Hex(address) + " overflows");
-    // One region at a time: find how much is contiguous from here.
-    uint8_t* host = TRY(Translate(address + done, 1));
+namespace {
+
+// Splits [address, address + length) into per-region host chunks. Checks the whole range first
+// so that a failed access changes nothing.
+Result<std::vector<std::pair<uint8_t*, uint64_t>>> Chunks(const std::vector<Region>& regions,
+                                                          uint64_t address, uint64_t length) {
+  std::vector<std::pair<uint8_t*, uint64_t>> chunks;
+  if (length == 0) return chunks;
+  if (address + length < address) return Fail("guest range " + Hex(address) + "+" + Hex(length) + " overflows");
+  uint64_t at = address, left = length;
+  while (left > 0) {
     const Region* region = nullptr;
-    for (const Region& r : regions_)
-      if (host >= r.host && host < r.host + r.size) region = &r;
-    uint64_t available = region->host + region->size - host;
-    uint64_t chunk = std::min<uint64_t>(available, out.size() - done);
-    std::memcpy(out.data() + done, host, chunk);
-    done += chunk;
+    for (const Region& r : regions)
+      if (at >= r.guest_address && at - r.guest_address < r.size) region = &r;
+    if (region == nullptr) {
+      return Fail("guest range " + Hex(address) + "+" + Hex(length) + " is not RAM at " + Hex(at));
+    }
+    uint64_t offset = at - region->guest_address;
+    uint64_t chunk = std::min(left, region->size - offset);
+    chunks.emplace_back(region->host + offset, chunk);
+    at += chunk;
+    left -= chunk;
+  }
+  return chunks;
+}
+
+}  // namespace
+
+Result<void> GuestMemory::Read(uint64_t address, std::span<uint8_t> out) const {
+  uint8_t* to = out.data();
+  for (auto [host, size] : TRY(Chunks(regions_, address, out.size()))) {
+    std::memcpy(to, host, size);
+    to += size;
   }
   return {};
 }
 
 Result<void> GuestMemory::Write(uint64_t address, std::span<const uint8_t> in) const {
-  uint64_t done = 0;
-  while (done < in.size()) {
-    if (address + done < address) return Fail("guest address " + Hex(address) + " overflows");
-    uint8_t* host = TRY(Translate(address + done, 1));
-    const Region* region = nullptr;
-    for (const Region& r : regions_)
-      if (host >= r.host && host < r.host + r.size) region = &r;
-    uint64_t available = region->host + region->size - host;
-    uint64_t chunk = std::min<uint64_t>(available, in.size() - done);
-    std::memcpy(host, in.data() + done, chunk);
-    done += chunk;
+  const uint8_t* from = in.data();
+  for (auto [host, size] : TRY(Chunks(regions_, address, in.size()))) {
+    std::memcpy(host, from, size);
+    from += size;
   }
   return {};
 }
 
 Result<void> GuestMemory::Fill(uint64_t address, uint64_t length, uint8_t value) const {
-  uint64_t done = 0;
-  while (done < length) {
-    if (address + done < address) return Fail("guest address " + Hex(address) + " overflows");
-    uint8_t* host = TRY(Translate(address + done, 1));
-    const Region* region = nullptr;
-    for (const Region& r : regions_)
-      if (host >= r.host && host < r.host + r.size) region = &r;
-    uint64_t chunk = std::min<uint64_t>(region->host + region->size - host, length - done);
-    std::memset(host, value, chunk);
-    done += chunk;
-  }
+  for (auto [host, size] : TRY(Chunks(regions_, address, length))) std::memset(host, value, size);
   return {};
 }
 

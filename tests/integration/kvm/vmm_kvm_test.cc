@@ -1,0 +1,211 @@
+// hull-vmm end to end on this machine's /dev/kvm with tiny guests (tests/fixtures/guests): the
+// exit statuses and console output a user of the binary sees.
+#include <fcntl.h>
+#include <gtest/gtest.h>
+#include <signal.h>
+#include <spawn.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <cstring>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "linux/file.h"
+
+extern char** environ;
+
+namespace {
+
+struct Outcome {
+  int status = -1;  // exit status, or 128 + signal
+  std::string stderr_text;
+};
+
+class VmmKvm : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    int fd = ::open("/dev/kvm", O_RDWR | O_CLOEXEC);
+    if (fd < 0) GTEST_SKIP() << "/dev/kvm is not available: " << strerror(errno);
+    ::close(fd);
+    char pattern[] = "/tmp/hull-vmm-kvm-XXXXXX";
+    ASSERT_NE(mkdtemp(pattern), nullptr);
+    dir_ = pattern;
+  }
+  void TearDown() override {
+    if (!dir_.empty()) (void)hull::linux::RemoveAll(dir_);
+  }
+
+  static std::string Guest(const std::string& name) {
+    return std::string(HULL_VMM_GUESTS) + "/" + name + ".elf";
+  }
+
+  // Starts hull-vmm with `args`; stderr goes to a file in the test directory.
+  pid_t Start(std::vector<std::string> args) {
+    args.insert(args.begin(), HULL_VMM_BINARY);
+    std::vector<char*> argv;
+    for (auto& a : args) argv.push_back(a.data());
+    argv.push_back(nullptr);
+    posix_spawn_file_actions_t actions;
+    posix_spawn_file_actions_init(&actions);
+    posix_spawn_file_actions_addopen(&actions, STDIN_FILENO, "/dev/null", O_RDONLY, 0);
+    posix_spawn_file_actions_addopen(&actions, STDOUT_FILENO, (dir_ + "/stdout").c_str(),
+                                     O_WRONLY | O_CREAT | O_TRUNC, 0644);
+    posix_spawn_file_actions_addopen(&actions, STDERR_FILENO, (dir_ + "/stderr").c_str(),
+                                     O_WRONLY | O_CREAT | O_TRUNC, 0644);
+    pid_t pid = -1;
+    int rc = posix_spawn(&pid, argv[0], &actions, nullptr, argv.data(), environ);
+    posix_spawn_file_actions_destroy(&actions);
+    EXPECT_EQ(rc, 0) << strerror(rc);
+    return pid;
+  }
+
+  // Waits up to `timeout` for `pid`; kills it on timeout (a hang is a failure, not a wait).
+  Outcome Wait(pid_t pid, std::chrono::seconds timeout = std::chrono::seconds(20)) {
+    Outcome outcome;
+    auto deadline = std::chrono::steady_clock::now() + timeout;
+    int status = 0;
+    while (true) {
+      pid_t done = ::waitpid(pid, &status, WNOHANG);
+      if (done == pid) break;
+      if (std::chrono::steady_clock::now() > deadline) {
+        ADD_FAILURE() << "hull-vmm did not exit within " << timeout.count() << " s";
+        ::kill(pid, SIGKILL);
+        ::waitpid(pid, &status, 0);
+        break;
+      }
+      std::this_thread::sleep_for(std::chrono::milliseconds(5));
+    }
+    outcome.status = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+    outcome.stderr_text = hull::linux::ReadFile(dir_ + "/stderr").value_or("");
+    return outcome;
+  }
+
+  Outcome Run(std::vector<std::string> args) { return Wait(Start(std::move(args))); }
+
+  std::string dir_;
+};
+
+TEST_F(VmmKvm, PortIoExitReachesTheDebugExitDevice) {
+  Outcome o = Run({"--kernel", Guest("debug_exit"), "--memory", "16", "--console", "none"});
+  EXPECT_EQ(o.status, 42) << o.stderr_text;
+}
+
+TEST_F(VmmKvm, I8042ResetEndsTheVmWithStatusZero) {
+  Outcome o = Run({"--kernel", Guest("i8042_reset"), "--memory", "16", "--console", "none", "-v"});
+  EXPECT_EQ(o.status, 0) << o.stderr_text;
+  EXPECT_NE(o.stderr_text.find("reset"), std::string::npos) << o.stderr_text;
+}
+
+TEST_F(VmmKvm, SerialOutputReachesTheConsoleFile) {
+  std::string console = dir_ + "/console.txt";
+  Outcome o = Run({"--kernel", Guest("serial_hello"), "--memory", "16", "--console", "file:" + console});
+  EXPECT_EQ(o.status, 0) << o.stderr_text;
+  EXPECT_EQ(hull::linux::ReadFile(console).value_or("<missing>"), "hello from the guest\n");
+}
+
+TEST_F(VmmKvm, SerialOutputOnStdio) {
+  Outcome o = Run({"--kernel", Guest("serial_hello"), "--memory", "16"});
+  EXPECT_EQ(o.status, 0) << o.stderr_text;
+  EXPECT_EQ(hull::linux::ReadFile(dir_ + "/stdout").value_or(""), "hello from the guest\n");
+}
+
+TEST_F(VmmKvm, SocketConsoleCarriesInputAndOutput) {
+  std::string path = dir_ + "/console.sock";
+  pid_t pid = Start({"--kernel", Guest("serial_echo"), "--memory", "16", "--console", "socket:" + path});
+  int fd = ::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  ASSERT_GE(fd, 0);
+  sockaddr_un address{};
+  address.sun_family = AF_UNIX;
+  std::strncpy(address.sun_path, path.c_str(), sizeof(address.sun_path) - 1);
+  bool connected = false;
+  for (int i = 0; i < 500 && !connected; ++i) {
+    connected = ::connect(fd, reinterpret_cast<sockaddr*>(&address), sizeof(address)) == 0;
+    if (!connected) std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+  ASSERT_TRUE(connected) << "console socket never appeared";
+  // The VMM accepts the client on its event loop; give it a moment before sending.
+  std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  ASSERT_EQ(::write(fd, "ping\n", 5), 5);
+  std::string echoed;
+  char buffer[64];
+  timeval timeout{5, 0};
+  ::setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &timeout, sizeof(timeout));
+  while (echoed.find('\n') == std::string::npos) {
+    ssize_t n = ::read(fd, buffer, sizeof(buffer));
+    if (n <= 0) break;
+    echoed.append(buffer, static_cast<size_t>(n));
+  }
+  ::close(fd);
+  EXPECT_EQ(echoed, "ping\n");
+  Outcome o = Wait(pid);
+  EXPECT_EQ(o.status, 0) << o.stderr_text;
+  EXPECT_FALSE(hull::linux::Exists(path)) << "the socket is removed when the VM ends";
+}
+
+TEST_F(VmmKvm, MmioExitOutsideRamReadsAllOnes) {
+  Outcome o = Run({"--kernel", Guest("mmio"), "--memory", "16", "--console", "none"});
+  EXPECT_EQ(o.status, 7) << o.stderr_text;
+}
+
+TEST_F(VmmKvm, LongModeEntryFollowsThe64BitBootProtocol) {
+  std::string console = dir_ + "/console.txt";
+  Outcome o = Run({"--kernel", Guest("long_mode"), "--memory", "16", "--cmdline", "hull says hi",
+                   "--console", "file:" + console});
+  EXPECT_EQ(o.status, 0) << "failed check " << o.status << ": " << o.stderr_text;
+  EXPECT_EQ(hull::linux::ReadFile(console).value_or(""), "hull says hi\n");
+}
+
+TEST_F(VmmKvm, LapicTimerInterruptIsDelivered) {
+  Outcome o = Run({"--kernel", Guest("lapic_timer"), "--memory", "16", "--console", "none"});
+  EXPECT_EQ(o.status, 0) << o.stderr_text;
+}
+
+TEST_F(VmmKvm, ManyVcpusStartAndStop) {
+  Outcome o = Run({"--kernel", Guest("debug_exit"), "--memory", "16", "--cpus", "32", "--console", "none"});
+  EXPECT_EQ(o.status, 42) << o.stderr_text;
+}
+
+TEST_F(VmmKvm, SigtermStopsARunningVm) {
+  pid_t pid = Start({"--kernel", Guest("spin"), "--memory", "16", "--cpus", "2", "--console", "none"});
+  std::this_thread::sleep_for(std::chrono::milliseconds(300));
+  ::kill(pid, SIGTERM);
+  Outcome o = Wait(pid, std::chrono::seconds(10));
+  EXPECT_EQ(o.status, 0) << o.stderr_text;
+}
+
+TEST_F(VmmKvm, BadInputIsAClearErrorNotACrash) {
+  Outcome missing = Run({"--kernel", dir_ + "/nope"});
+  EXPECT_EQ(missing.status, 1);
+  EXPECT_NE(missing.stderr_text.find(dir_ + "/nope"), std::string::npos) << missing.stderr_text;
+
+  ASSERT_TRUE(hull::linux::WriteFile(dir_ + "/garbage", std::string(70000, '\x5a')));
+  Outcome garbage = Run({"--kernel", dir_ + "/garbage"});
+  EXPECT_EQ(garbage.status, 1);
+  EXPECT_NE(garbage.stderr_text.find("not a bzImage"), std::string::npos) << garbage.stderr_text;
+
+  Outcome cpus = Run({"--kernel", Guest("debug_exit"), "--cpus", "1000"});
+  EXPECT_EQ(cpus.status, 1);
+  EXPECT_NE(cpus.stderr_text.find("cpus"), std::string::npos) << cpus.stderr_text;
+
+  ASSERT_TRUE(hull::linux::WriteFile(dir_ + "/vm.json", R"({"machine": {"cpu": 2}})"));
+  Outcome json = Run({"--config", dir_ + "/vm.json", "--kernel", Guest("debug_exit")});
+  EXPECT_EQ(json.status, 1);
+  EXPECT_NE(json.stderr_text.find("machine.cpu: unknown field"), std::string::npos) << json.stderr_text;
+}
+
+TEST_F(VmmKvm, ConfigFile) {
+  std::string console = dir_ + "/console.txt";
+  ASSERT_TRUE(hull::linux::WriteFile(dir_ + "/vm.json",
+      R"({"boot": {"kernel": ")" + Guest("serial_hello") +
+      R"("}, "machine": {"cpus": 2, "memory_mib": 32}, "console": "file:)" + console + R"("})"));
+  Outcome o = Run({"--config", dir_ + "/vm.json"});
+  EXPECT_EQ(o.status, 0) << o.stderr_text;
+  EXPECT_EQ(hull::linux::ReadFile(console).value_or(""), "hello from the guest\n");
+}
+
+}  // namespace

@@ -1,0 +1,78 @@
+// VmConfig from JSON and flags: validation and error messages that name the setting.
+#include "vmm/config.h"
+
+#include <gtest/gtest.h>
+
+namespace hull::vmm {
+namespace {
+
+void ExpectError(const Result<VmConfig>& r, const std::string& text) {
+  ASSERT_FALSE(r);
+  EXPECT_NE(r.error().ToString().find(text), std::string::npos) << r.error().ToString();
+}
+
+TEST(VmmConfig, ParsesAFullConfig) {
+  auto config = ParseConfigJson(R"({
+    "boot": {"kernel": "/k", "initrd": "/i", "cmdline": "console=ttyS0"},
+    "machine": {"cpus": 4, "memory_mib": 512, "hugepages": false, "memfd": true},
+    "console": "file:/tmp/out"})");
+  ASSERT_TRUE(config) << config.error().ToString();
+  EXPECT_EQ(config->boot.kernel_path, "/k");
+  EXPECT_EQ(config->boot.initrd_path, "/i");
+  EXPECT_EQ(config->boot.cmdline, "console=ttyS0");
+  EXPECT_EQ(config->cpus, 4u);
+  EXPECT_EQ(config->memory_mib, 512u);
+  EXPECT_TRUE(config->memfd);
+  EXPECT_EQ(config->console.kind, ConsoleConfig::Kind::kFile);
+  EXPECT_EQ(config->console.path, "/tmp/out");
+  EXPECT_TRUE(ValidateConfig(*config));
+}
+
+TEST(VmmConfig, UnknownFieldsAreNamed) {
+  ExpectError(ParseConfigJson(R"({"bootsource": {}})"), "bootsource: unknown field");
+  ExpectError(ParseConfigJson(R"({"boot": {"kernal": "/k"}})"), "boot.kernal: unknown field");
+  ExpectError(ParseConfigJson(R"({"machine": {"vcpus": 2}})"), "machine.vcpus: unknown field");
+}
+
+TEST(VmmConfig, WrongTypesAreNamed) {
+  ExpectError(ParseConfigJson(R"({"machine": {"cpus": "two"}})"), "machine.cpus: expected unsigned");
+  ExpectError(ParseConfigJson(R"({"machine": {"cpus": -1}})"), "machine.cpus: must not be negative");
+  ExpectError(ParseConfigJson(R"({"boot": {"kernel": 7}})"), "boot.kernel: expected string");
+  ExpectError(ParseConfigJson(R"({"machine": {"hugepages": 1}})"), "machine.hugepages: expected boolean");
+  ExpectError(ParseConfigJson(R"({"boot": []})"), "boot: expected object");
+  ExpectError(ParseConfigJson("[1]"), "top level");
+  ExpectError(ParseConfigJson("{"), "invalid JSON");
+  ExpectError(ParseConfigJson(R"({"console": "tty"})"), "console \"tty\"");
+}
+
+TEST(VmmConfig, RangesAreChecked) {
+  VmConfig config;
+  config.boot.kernel_path = "/k";
+  EXPECT_TRUE(ValidateConfig(config));
+  config.cpus = 0;
+  EXPECT_FALSE(ValidateConfig(config));
+  config.cpus = kMaxVcpus + 1;
+  auto r = ValidateConfig(config);
+  ASSERT_FALSE(r);
+  EXPECT_NE(r.error().ToString().find("cpus: 255 is out of range"), std::string::npos);
+  config.cpus = 32;
+  config.memory_mib = 1;
+  EXPECT_FALSE(ValidateConfig(config));
+  config.memory_mib = kMaxMemoryMib + 1;
+  EXPECT_FALSE(ValidateConfig(config));
+  config.memory_mib = 64;
+  config.boot.kernel_path.clear();
+  EXPECT_FALSE(ValidateConfig(config));
+  ExpectError(ParseConfigJson(R"({"machine": {"cpus": 100000}})"), "machine.cpus: 100000 is out of range");
+}
+
+TEST(VmmConfig, ConsoleForms) {
+  EXPECT_EQ(ParseConsole("stdio")->kind, ConsoleConfig::Kind::kStdio);
+  EXPECT_EQ(ParseConsole("none")->kind, ConsoleConfig::Kind::kNone);
+  EXPECT_EQ(ParseConsole("socket:/run/c.sock")->path, "/run/c.sock");
+  EXPECT_FALSE(ParseConsole("file:"));
+  EXPECT_FALSE(ParseConsole(""));
+}
+
+}  // namespace
+}  // namespace hull::vmm

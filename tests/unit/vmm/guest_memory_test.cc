@@ -1,0 +1,88 @@
+// GuestMemory: layout around the MMIO gap and bounds checks on guest-controlled addresses.
+#include "vmm/memory/guest_memory.h"
+
+#include <gtest/gtest.h>
+
+#include <array>
+#include <vector>
+
+namespace hull::vmm::memory {
+namespace {
+
+TEST(VmmGuestMemory, SmallMemoryIsOneRegionFromZero) {
+  auto ranges = RamRanges(256 * kMiB);
+  ASSERT_EQ(ranges.size(), 1u);
+  EXPECT_EQ(ranges[0], std::make_pair(uint64_t{0}, 256 * kMiB));
+}
+
+TEST(VmmGuestMemory, LargeMemorySplitsAroundTheMmioGap) {
+  auto ranges = RamRanges(5 * kGiB);
+  ASSERT_EQ(ranges.size(), 2u);
+  EXPECT_EQ(ranges[0], std::make_pair(uint64_t{0}, kMmioGapStart));
+  EXPECT_EQ(ranges[1], std::make_pair(kMmioGapEnd, 5 * kGiB - kMmioGapStart));
+}
+
+TEST(VmmGuestMemory, CreateMapsTheSplitLayout) {
+  // MAP_NORESERVE: 5 GiB of address space costs nothing until touched.
+  auto memory = GuestMemory::Create({.size = 5 * kGiB});
+  ASSERT_TRUE(memory) << memory.error().ToString();
+  ASSERT_EQ(memory->regions().size(), 2u);
+  EXPECT_EQ(memory->size(), 5 * kGiB);
+  ASSERT_TRUE(memory->WriteObject<uint32_t>(kMmioGapEnd + 16, 0xabcd1234));
+  EXPECT_EQ(*memory->ReadObject<uint32_t>(kMmioGapEnd + 16), 0xabcd1234u);
+  EXPECT_FALSE(memory->Translate(kMmioGapStart, 1)) << "the gap is not RAM";
+  EXPECT_FALSE(memory->ReadObject<uint8_t>(kMmioGapStart + 4096));
+}
+
+TEST(VmmGuestMemory, MemfdBacking) {
+  auto memory = GuestMemory::Create({.size = 8 * kMiB, .memfd = true});
+  ASSERT_TRUE(memory) << memory.error().ToString();
+  EXPECT_GE(memory->memfd(), 0);
+  ASSERT_TRUE(memory->WriteObject<uint64_t>(8 * kMiB - 8, 42));
+  EXPECT_EQ(*memory->ReadObject<uint64_t>(8 * kMiB - 8), 42u);
+}
+
+TEST(VmmGuestMemory, RejectsBadSizes) {
+  EXPECT_FALSE(GuestMemory::Create({.size = 0}));
+  EXPECT_FALSE(GuestMemory::Create({.size = 4097}));
+  EXPECT_FALSE(GuestMemory::Create({.size = 3 * kMiB, .hugepages = true}));
+}
+
+class VmmGuestMemoryBounds : public ::testing::Test {
+ protected:
+  // Two regions over plain buffers with a hole between them, as device tests use.
+  std::vector<uint8_t> low_ = std::vector<uint8_t>(4096, 0);
+  std::vector<uint8_t> high_ = std::vector<uint8_t>(4096, 0);
+  GuestMemory memory_ = GuestMemory::FromHost(
+      {{0, low_.size(), low_.data()}, {0x10000, high_.size(), high_.data()}});
+};
+
+TEST_F(VmmGuestMemoryBounds, OutOfRangeAccessesFailWithoutTouchingMemory) {
+  std::array<uint8_t, 16> buffer{};
+  EXPECT_FALSE(memory_.Read(4096, buffer));
+  EXPECT_FALSE(memory_.Read(4090, buffer)) << "crosses the end of the first region into a hole";
+  EXPECT_FALSE(memory_.Write(0x10000 + 4090, buffer));
+  EXPECT_FALSE(memory_.Read(UINT64_MAX - 4, buffer)) << "wraps around";
+  EXPECT_FALSE(memory_.Translate(UINT64_MAX, 2));
+  EXPECT_FALSE(memory_.Translate(0, 4097));
+  EXPECT_FALSE(memory_.Fill(0x8000, 1, 0));
+  EXPECT_EQ(high_[4090], 0) << "a failed write must not write a partial prefix beyond RAM";
+}
+
+TEST_F(VmmGuestMemoryBounds, ErrorsNameTheAddress) {
+  auto r = memory_.ReadObject<uint32_t>(0x9000);
+  ASSERT_FALSE(r);
+  EXPECT_NE(r.error().ToString().find("0x9000"), std::string::npos) << r.error().ToString();
+}
+
+TEST_F(VmmGuestMemoryBounds, InRangeAccesses) {
+  ASSERT_TRUE(memory_.WriteObject<uint16_t>(4094, 0xbeef));
+  EXPECT_EQ(low_[4094], 0xef);
+  EXPECT_EQ(low_[4095], 0xbe);
+  auto host = memory_.Translate(0x10000 + 100, 10);
+  ASSERT_TRUE(host);
+  EXPECT_EQ(*host, high_.data() + 100);
+}
+
+}  // namespace
+}  // namespace hull::vmm::memory
