@@ -12,7 +12,7 @@ packages=(
   # peers and real clients
   crun runc podman containerd skopeo umoci iproute2
   # benchmarks
-  hyperfine time
+  hyperfine time qemu-system-x86
 )
 
 missing=()
