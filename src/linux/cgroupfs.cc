@@ -16,7 +16,9 @@ namespace hull::linux {
 Result<void> WriteCgroupFile(const std::string& path, std::string_view value) {
   int raw;
   do {
-    raw = ::open(path.c_str(), O_WRONLY | O_CLOEXEC);
+    // O_TRUNC is what a shell's `echo >` does; cgroupfs ignores it, regular files (test
+    // fixtures) need it.
+    raw = ::open(path.c_str(), O_WRONLY | O_TRUNC | O_CLOEXEC);
   } while (raw < 0 && errno == EINTR);
   if (raw < 0) return FailErrno("write " + Quote(path));
   UniqueFd fd(raw);
