@@ -28,8 +28,8 @@ struct MountOptions {
 unsigned long ParsePropagation(std::string_view value);
 
 // MS_* flags a bind remount can change on one mount (the rest belong to the superblock).
-inline constexpr unsigned long kPerMountFlags = 0x1 | 0x2 | 0x4 | 0x8 | 0x400 | 0x800 |
-                                                (1UL << 21) | (1UL << 24);
+inline constexpr unsigned long kPerMountFlags =
+    0x1 | 0x2 | 0x4 | 0x8 | 0x400 | 0x800 | (1UL << 21) | (1UL << 24);
 // = MS_RDONLY | MS_NOSUID | MS_NODEV | MS_NOEXEC | MS_NOATIME | MS_NODIRATIME | MS_RELATIME |
 //   MS_STRICTATIME (spelled out so this header does not pull in <sys/mount.h>)
 

@@ -21,13 +21,13 @@
 namespace hull::container {
 
 struct MountStep {
-  std::string source;       // host path for binds (resolved in the runtime's mount namespace)
-  std::string destination;  // absolute, inside the rootfs
-  std::string type;         // "bind" for bind mounts
-  unsigned long flags = 0;  // MS_* for mount(2), without propagation
+  std::string source;             // host path for binds (resolved in the runtime's mount namespace)
+  std::string destination;        // absolute, inside the rootfs
+  std::string type;               // "bind" for bind mounts
+  unsigned long flags = 0;        // MS_* for mount(2), without propagation
   unsigned long propagation = 0;  // MS_SHARED/MS_SLAVE/MS_PRIVATE/MS_UNBINDABLE (| MS_REC)
   bool recursive_bind = false;
-  bool readonly_remount = false;  // a bind with "ro" needs a remount
+  bool readonly_remount = false;  // a bind with ro/nosuid/nodev/... needs a bind remount
   std::string data;               // filesystem options ("mode=755,size=65536k")
   bool cgroup = false;            // expanded with the cgroup mount points below
   // Set for bind mounts: whether the source is a directory (decides mkdir vs. creating a file).
@@ -44,26 +44,28 @@ struct DeviceStep {
 
 // A symlink created in the container's /dev (/dev/fd -> /proc/self/fd, /dev/ptmx -> pts/ptmx).
 struct SymlinkStep {
-  std::string path;    // inside the container, absolute
-  std::string target;  // written as is
+  std::string path;      // inside the container, absolute
+  std::string target;    // written as is
   bool replace = false;  // replace whatever is there (/dev/ptmx); otherwise keep an existing one
 };
 
 struct RootfsPlan {
-  std::string rootfs;               // absolute host path
+  std::string rootfs;  // absolute host path
   // For "/" before anything else: MS_SLAVE|MS_REC unless linux.rootfsPropagation asks for
   // private (shared and unbindable would break the bind of the rootfs and pivot_root).
   unsigned long root_propagation = 0;
   // linux.rootfsPropagation, applied to the container's "/" after pivot_root (0 = not set).
   unsigned long rootfs_propagation = 0;
   bool readonly_root = false;
-  bool no_pivot = false;            // --no-pivot: MS_MOVE + chroot instead of pivot_root
+  bool no_pivot = false;  // --no-pivot: MS_MOVE + chroot instead of pivot_root
   // Devices are bind-mounted from the host instead of created with mknod (user namespaces).
+  // Also enables the user-namespace fallbacks: sysfs bound from the host when it cannot be
+  // mounted (no network namespace of our own), devpts retried without an unmapped "gid=".
   bool bind_devices = false;
   std::vector<MountStep> mounts;
   // Devices, default symlinks and ptmx are set up unless the spec bind-mounts /dev (as runc).
   bool setup_dev = true;
-  std::vector<DeviceStep> devices;  // defaults (null, zero, full, random, urandom, tty) + spec
+  std::vector<DeviceStep> devices;    // defaults (null, zero, full, random, urandom, tty) + spec
   std::vector<SymlinkStep> symlinks;  // fd, stdin, stdout, stderr, core (if the host has it), ptmx
   std::vector<CgroupMountPoint> cgroup_mounts;
   std::vector<std::string> masked_paths;

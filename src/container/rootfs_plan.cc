@@ -112,8 +112,7 @@ Result<DeviceStep> PlanDevice(const oci::Device& device, size_t index) {
   } else if (device.type == "p") {
     type = S_IFIFO;
   } else {
-    return Fail(field + ".type: expected \"c\", \"b\", \"u\" or \"p\", got " +
-                Quote(device.type));
+    return Fail(field + ".type: expected \"c\", \"b\", \"u\" or \"p\", got " + Quote(device.type));
   }
   if (type != S_IFIFO) {
     // dev_t holds a 32-bit major and a 32-bit minor, but the kernel takes 12 and 20 bits.

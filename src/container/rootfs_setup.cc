@@ -71,8 +71,8 @@ int MountFlagsOf(int fd, unsigned long* flags) noexcept {
   static constexpr struct {
     unsigned long st_flag, ms_flag;
   } kMap[] = {
-      {ST_RDONLY, MS_RDONLY},     {ST_NOSUID, MS_NOSUID},         {ST_NODEV, MS_NODEV},
-      {ST_NOEXEC, MS_NOEXEC},     {ST_NOATIME, MS_NOATIME},       {ST_NODIRATIME, MS_NODIRATIME},
+      {ST_RDONLY, MS_RDONLY},     {ST_NOSUID, MS_NOSUID},   {ST_NODEV, MS_NODEV},
+      {ST_NOEXEC, MS_NOEXEC},     {ST_NOATIME, MS_NOATIME}, {ST_NODIRATIME, MS_NODIRATIME},
       {ST_RELATIME, MS_RELATIME},
   };
   *flags = 0;
@@ -215,29 +215,74 @@ int MountCgroup(const RootfsPlan& plan, const MountStep& m, int root_fd,
   return 0;
 }
 
+// Copies `data` without its "gid=..." option into `out`; false if it does not fit.
+bool DropGidOption(const char* data, char* out, size_t size) noexcept {
+  size_t n = 0;
+  for (const char* p = data; *p;) {
+    const char* end = std::strchr(p, ',');
+    size_t len = end ? static_cast<size_t>(end - p) : std::strlen(p);
+    if (!(len >= 4 && std::strncmp(p, "gid=", 4) == 0)) {
+      if (n + (n ? 1 : 0) + len + 1 > size) return false;
+      if (n) out[n++] = ',';
+      std::memcpy(out + n, p, len);
+      n += len;
+    }
+    p += len;
+    if (*p == ',') ++p;
+  }
+  out[n] = '\0';
+  return true;
+}
+
+// mount(2) of a filesystem (not a bind). In a user namespace (bind_devices) two refusals have
+// the fallbacks runc and crun use: sysfs without a network namespace of our own is bound from
+// the host instead (*bound is set: the flags still need a bind remount), and devpts with a
+// "gid=" the namespace does not map is mounted without it.
+int MountFilesystem(const RootfsPlan& plan, const MountStep& m, const char* target,
+                    bool* bound) noexcept {
+  const char* data = m.data.empty() ? nullptr : m.data.c_str();
+  if (::mount(m.source.c_str(), target, m.type.c_str(), m.flags, data) == 0) return 0;
+  if (!plan.bind_devices) return -1;
+  int err = errno;
+  if (err == EPERM && m.type == "sysfs") {
+    *bound = true;
+    return ::mount("/sys", target, nullptr, MS_BIND | MS_REC, nullptr);
+  }
+  if (err == EINVAL && m.type == "devpts" && data && std::strstr(data, "gid=")) {
+    char without_gid[512];
+    if (DropGidOption(data, without_gid, sizeof without_gid)) {
+      return ::mount(m.source.c_str(), target, m.type.c_str(), m.flags, without_gid);
+    }
+  }
+  errno = err;
+  return -1;
+}
+
 int RunMount(const RootfsPlan& plan, const MountStep& m, int root_fd,
              ChildReport* report) noexcept {
   if (m.cgroup) return MountCgroup(plan, m, root_fd, report);
   const char* dest = m.destination.c_str();
   const char* source = m.source.c_str();
   const bool bind = m.type == "bind";
-  ScopedFd target(OpenInRoot(root_fd, dest,
-                             bind && !m.source_is_dir ? CreateMode::kFile : CreateMode::kDirectory,
-                             0644));
+  ScopedFd target(OpenInRoot(
+      root_fd, dest, bind && !m.source_is_dir ? CreateMode::kFile : CreateMode::kDirectory, 0644));
   if (target.get() < 0) return Fail(report, errno, {"create mount destination \"", dest, "\""});
 
   FdPath target_path(target.get());
+  bool remount = bind && m.readonly_remount;
   if (bind) {
     unsigned long flags = MS_BIND | (m.recursive_bind ? MS_REC : 0);
     if (::mount(source, target_path.c_str(), nullptr, flags, nullptr) != 0) {
       return Fail(report, errno, {"bind \"", source, "\" on \"", dest, "\""});
     }
-  } else if (::mount(source, target_path.c_str(), m.type.c_str(), m.flags,
-                     m.data.empty() ? nullptr : m.data.c_str()) != 0) {
-    return Fail(report, errno, {"mount \"", m.type.c_str(), "\" on \"", dest, "\""});
+  } else {
+    bool bound = false;
+    if (MountFilesystem(plan, m, target_path.c_str(), &bound) != 0) {
+      return Fail(report, errno, {"mount \"", m.type.c_str(), "\" on \"", dest, "\""});
+    }
+    if (bound) remount = (m.flags & kPerMountFlags) != 0;
   }
 
-  const bool remount = bind && m.readonly_remount;
   if (!remount && m.propagation == 0) return 0;
   // The fd names the mount point below the new mount; reopen to reach the new mount itself.
   target.Reset(OpenInRoot(root_fd, dest, CreateMode::kNone));
@@ -345,7 +390,8 @@ int ReadonlyPath(int root_fd, const char* path, ChildReport* report) noexcept {
   }
   // Keep nosuid/nodev/noexec of the mount it is on (proc's, for /proc/sys).
   unsigned long flags;
-  if (MountFlagsOf(target.get(), &flags) != 0) return Fail(report, errno, {"statfs \"", path, "\""});
+  if (MountFlagsOf(target.get(), &flags) != 0)
+    return Fail(report, errno, {"statfs \"", path, "\""});
   FdPath target_path(target.get());
   if (::mount(target_path.c_str(), target_path.c_str(), nullptr, MS_BIND | MS_REC, nullptr) != 0) {
     return Fail(report, errno, {"bind \"", path, "\" onto itself"});

@@ -195,8 +195,8 @@ int OpenParentInRoot(int root_fd, const char* path, char* name, size_t name_size
   size_t start = len;
   while (start > 0 && path[start - 1] != '/') --start;
   size_t name_len = len - start;
-  if (name_len == 0 || (path[start] == '.' && (name_len == 1 || (name_len == 2 &&
-                                                                 path[start + 1] == '.')))) {
+  if (name_len == 0 ||
+      (path[start] == '.' && (name_len == 1 || (name_len == 2 && path[start + 1] == '.')))) {
     errno = EINVAL;
     return -1;
   }

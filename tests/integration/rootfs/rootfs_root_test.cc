@@ -5,6 +5,7 @@
 // host is visible) and the parent (the host directories stay empty).
 #include <fcntl.h>
 #include <gtest/gtest.h>
+#include <linux/magic.h>
 #include <stdlib.h>
 #include <sys/mount.h>
 #include <sys/stat.h>
@@ -19,7 +20,6 @@
 #include <filesystem>
 #include <fstream>
 #include <functional>
-#include <linux/magic.h>
 #include <sstream>
 #include <string>
 #include <vector>
@@ -35,7 +35,8 @@ namespace fs = std::filesystem;
 class Checks {
  public:
   void Expect(bool ok, const std::string& what) {
-    if (!ok) failures_ += what + (errno ? std::string(" (") + std::strerror(errno) + ")" : "") + "\n";
+    if (!ok)
+      failures_ += what + (errno ? std::string(" (") + std::strerror(errno) + ")" : "") + "\n";
     errno = 0;
   }
   const std::string& failures() const { return failures_; }
@@ -77,7 +78,8 @@ std::string RunInMountNamespace(const std::function<void(Checks&)>& body) {
   int status = 0;
   ::waitpid(pid, &status, 0);
   if (!WIFEXITED(status)) out += "child died with signal " + std::to_string(WTERMSIG(status));
-  if (out.empty() && WEXITSTATUS(status) != 0) out = "child exited " + std::to_string(WEXITSTATUS(status));
+  if (out.empty() && WEXITSTATUS(status) != 0)
+    out = "child exited " + std::to_string(WEXITSTATUS(status));
   return out;
 }
 
@@ -251,16 +253,16 @@ TEST_F(RootfsRootTest, MountsDevicesMasksAndReadonlyPaths) {
       mode_t perm;
       uid_t uid;
       gid_t gid;
-    } devices[] = {{"/dev/null", 1, 3, 0666, 0, 0},    {"/dev/zero", 1, 5, 0666, 0, 0},
-                   {"/dev/full", 1, 7, 0666, 0, 0},    {"/dev/random", 1, 8, 0666, 0, 0},
-                   {"/dev/urandom", 1, 9, 0666, 0, 0}, {"/dev/tty", 5, 0, 0666, 0, 0},
+    } devices[] = {{"/dev/null", 1, 3, 0666, 0, 0},       {"/dev/zero", 1, 5, 0666, 0, 0},
+                   {"/dev/full", 1, 7, 0666, 0, 0},       {"/dev/random", 1, 8, 0666, 0, 0},
+                   {"/dev/urandom", 1, 9, 0666, 0, 0},    {"/dev/tty", 5, 0, 0666, 0, 0},
                    {"/dev/mydev", 1, 3, 0600, 1000, 1001}};
     for (const auto& d : devices) {
       struct stat st;
       bool ok = ::lstat(d.path, &st) == 0;
-      c.Expect(ok && S_ISCHR(st.st_mode) && major(st.st_rdev) == d.major &&
-                   minor(st.st_rdev) == d.minor,
-               std::string(d.path) + " is the right character device");
+      c.Expect(
+          ok && S_ISCHR(st.st_mode) && major(st.st_rdev) == d.major && minor(st.st_rdev) == d.minor,
+          std::string(d.path) + " is the right character device");
       c.Expect(ok && (st.st_mode & 07777) == d.perm && st.st_uid == d.uid && st.st_gid == d.gid,
                std::string(d.path) + " has the right mode and owner");
     }
@@ -270,8 +272,8 @@ TEST_F(RootfsRootTest, MountsDevicesMasksAndReadonlyPaths) {
 
     // Default symlinks.
     const std::pair<const char*, const char*> links[] = {
-        {"/dev/fd", "/proc/self/fd"},        {"/dev/stdin", "/proc/self/fd/0"},
-        {"/dev/stdout", "/proc/self/fd/1"},  {"/dev/stderr", "/proc/self/fd/2"},
+        {"/dev/fd", "/proc/self/fd"},       {"/dev/stdin", "/proc/self/fd/0"},
+        {"/dev/stdout", "/proc/self/fd/1"}, {"/dev/stderr", "/proc/self/fd/2"},
         {"/dev/ptmx", "pts/ptmx"},
     };
     for (const auto& [link, target] : links) {
@@ -374,8 +376,7 @@ TEST_F(RootfsRootTest, SymlinkedDestinationsStayInsideTheRootfs) {
     c.Expect(FindMount(mounts, rootfs_ + host2) != nullptr, "tmpfs at rootfs/host2");
     c.Expect(FindMount(mounts, rootfs_ + dir_ + "/host3/x") != nullptr,
              "tmpfs at rootfs/<dir>/host3/x");
-    c.Expect(FindMount(mounts, rootfs_ + host4 + "/file") != nullptr,
-             "bind at rootfs/host4/file");
+    c.Expect(FindMount(mounts, rootfs_ + host4 + "/file") != nullptr, "bind at rootfs/host4/file");
     if (FinishRootfs(plan, &report) != 0) {
       errno = report.err;
       c.Expect(false, std::string("FinishRootfs: ") + report.what);
@@ -408,8 +409,8 @@ TEST_F(RootfsRootTest, CgroupMountOnV1OrHybridHost) {
     cgroups.push_back({"unified", "/sys/fs/cgroup/unified", true});
   }
   if (cgroups.empty()) GTEST_SKIP() << "no v1 hierarchies on this host";
-  spec_.mounts.push_back(Mount("/sys/fs/cgroup", "cgroup", "cgroup",
-                               {"nosuid", "noexec", "nodev", "relatime", "ro"}));
+  spec_.mounts.push_back(
+      Mount("/sys/fs/cgroup", "cgroup", "cgroup", {"nosuid", "noexec", "nodev", "relatime", "ro"}));
   RootfsPlan plan = Plan(false, false, cgroups);
   std::string failures = Setup(plan, [&](Checks& c) {
     struct statfs sfs;
@@ -444,8 +445,7 @@ TEST_F(RootfsRootTest, NoPivotBindDevicesAndConsole) {
     c.Expect(::access("/bin/busybox", X_OK) == 0, "/bin/busybox in the new root");
     c.Expect(::access(dir_.c_str(), F_OK) != 0, "the host's test dir is not visible");
     struct stat st;
-    c.Expect(::stat("/dev/null", &st) == 0 && S_ISCHR(st.st_mode) &&
-                 st.st_rdev == makedev(1, 3),
+    c.Expect(::stat("/dev/null", &st) == 0 && S_ISCHR(st.st_mode) && st.st_rdev == makedev(1, 3),
              "/dev/null bound from the host");
     auto mounts = ReadMountInfo();
     c.Expect(FindMount(mounts, "/dev/null") != nullptr, "/dev/null is a bind mount");
@@ -454,6 +454,97 @@ TEST_F(RootfsRootTest, NoPivotBindDevicesAndConsole) {
     c.Expect(std::getline(console, line) && line == "console", "/dev/console is the pty");
   });
   EXPECT_EQ(failures, "");
+}
+
+bool WriteProcFile(const char* path, const std::string& text) {
+  int fd = ::open(path, O_WRONLY | O_CLOEXEC);
+  if (fd < 0) return false;
+  bool ok = ::write(fd, text.data(), text.size()) == static_cast<ssize_t>(text.size());
+  ::close(fd);
+  return ok;
+}
+
+// As a container with a user namespace gets it: the mount namespace is owned by a new user
+// namespace (root mapped to root), so mknod is refused and the flags of mounts inherited from
+// the host are locked. Without a network namespace of its own sysfs cannot be mounted (the
+// host's is bound instead), and devpts refuses "gid=5" as gid 5 is not mapped.
+TEST_F(RootfsRootTest, UserNamespace) {
+  fs::create_directories(dir_ + "/locked");
+  spec_.linux->devices.clear();  // one uid is mapped only; /dev/mydev has no host node to bind
+  // A bind whose source mount has nosuid,nodev,noexec that "ro" alone would drop: the remount
+  // must keep the locked flags.
+  spec_.mounts.push_back(Mount("/locked", "bind", dir_ + "/locked", {"rbind", "ro"}));
+  RootfsPlan plan = Plan(/*user_namespace=*/true);
+  std::string failures = RunInMountNamespace([&](Checks& c) {
+    // Keep the host out of what follows, then give the source its locked flags.
+    c.Expect(::mount(nullptr, "/", nullptr, MS_REC | MS_SLAVE, nullptr) == 0, "make / rslave");
+    c.Expect(::mount("tmpfs", (dir_ + "/locked").c_str(), "tmpfs", MS_NOSUID | MS_NODEV | MS_NOEXEC,
+                     "size=64k") == 0,
+             "mount the nosuid,nodev,noexec tmpfs");
+    if (::unshare(CLONE_NEWUSER) != 0) {
+      c.Expect(false, "unshare(CLONE_NEWUSER)");
+      return;
+    }
+    c.Expect(WriteProcFile("/proc/self/setgroups", "deny") &&
+                 WriteProcFile("/proc/self/uid_map", "0 0 1") &&
+                 WriteProcFile("/proc/self/gid_map", "0 0 1"),
+             "write the id maps");
+    if (::unshare(CLONE_NEWNS | CLONE_NEWPID | CLONE_NEWIPC) != 0) {
+      c.Expect(false, "unshare namespaces in the user namespace");
+      return;
+    }
+    int fds[2];
+    if (::pipe2(fds, O_CLOEXEC) != 0) return c.Expect(false, "pipe");
+    pid_t pid = ::fork();  // pid 1 of the new pid namespace, so that proc can be mounted
+    if (pid == 0) {
+      ::close(fds[0]);
+      Checks inner;
+      ChildReport report;
+      if (SetupRootfs(plan, &report) != 0) {
+        errno = report.err;
+        inner.Expect(false, std::string("SetupRootfs: ") + report.what);
+      } else {
+        struct stat st;
+        inner.Expect(
+            ::stat("/dev/null", &st) == 0 && S_ISCHR(st.st_mode) && st.st_rdev == makedev(1, 3),
+            "/dev/null bound from the host");
+        int null_fd = ::open("/dev/null", O_WRONLY);
+        inner.Expect(null_fd >= 0 && ::write(null_fd, "x", 1) == 1, "write /dev/null");
+        auto mounts = ReadMountInfo();
+        const MountEntry* locked = FindMount(mounts, "/locked");
+        inner.Expect(HasOption(locked, "ro") && HasOption(locked, "nosuid") &&
+                         HasOption(locked, "nodev") && HasOption(locked, "noexec"),
+                     "/locked is ro and kept nosuid,nodev,noexec");
+        const MountEntry* data = FindMount(mounts, "/data");
+        inner.Expect(HasOption(data, "ro") && HasOption(data, "nosuid"), "/data is ro,nosuid");
+        const MountEntry* sys = FindMount(mounts, "/sys");
+        inner.Expect(HasOption(sys, "ro") && HasOption(sys, "nosuid") && HasOption(sys, "noexec"),
+                     "/sys (bound from the host) is ro,nosuid,noexec");
+        inner.Expect(::access("/sys/kernel", F_OK) == 0, "/sys shows sysfs");
+        const MountEntry* pts = FindMount(mounts, "/dev/pts");
+        inner.Expect(pts && pts->fs_type == "devpts", "devpts mounted without gid=5");
+        struct statvfs vfs;
+        inner.Expect(::statvfs("/proc/sys", &vfs) == 0 && (vfs.f_flag & ST_RDONLY),
+                     "/proc/sys is ro");
+        inner.Expect(::getpid() == 1, "pid 1 in the container's pid namespace");
+      }
+      const std::string& out = inner.failures();
+      if (!out.empty() && ::write(fds[1], out.data(), out.size()) < 0) ::_exit(2);
+      ::_exit(out.empty() ? 0 : 1);
+    }
+    ::close(fds[1]);
+    std::string out;
+    char buf[4096];
+    ssize_t n;
+    while ((n = ::read(fds[0], buf, sizeof buf)) > 0) out.append(buf, static_cast<size_t>(n));
+    ::close(fds[0]);
+    int status = 0;
+    ::waitpid(pid, &status, 0);
+    c.Expect(out.empty() && WIFEXITED(status) && WEXITSTATUS(status) == 0,
+             "in the user namespace: " + out);
+  });
+  EXPECT_EQ(failures, "");
+  EXPECT_TRUE(IsEmptyDir(dir_ + "/locked"));
 }
 
 TEST_F(RootfsRootTest, FailureNamesTheStep) {

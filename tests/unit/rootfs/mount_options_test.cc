@@ -72,14 +72,10 @@ TEST(MountOptions, BindAndRbind) {
 
 TEST(MountOptions, Propagation) {
   const std::pair<const char*, unsigned long> cases[] = {
-      {"private", MS_PRIVATE},
-      {"rprivate", MS_PRIVATE | MS_REC},
-      {"shared", MS_SHARED},
-      {"rshared", MS_SHARED | MS_REC},
-      {"slave", MS_SLAVE},
-      {"rslave", MS_SLAVE | MS_REC},
-      {"unbindable", MS_UNBINDABLE},
-      {"runbindable", MS_UNBINDABLE | MS_REC},
+      {"private", MS_PRIVATE},       {"rprivate", MS_PRIVATE | MS_REC},
+      {"shared", MS_SHARED},         {"rshared", MS_SHARED | MS_REC},
+      {"slave", MS_SLAVE},           {"rslave", MS_SLAVE | MS_REC},
+      {"unbindable", MS_UNBINDABLE}, {"runbindable", MS_UNBINDABLE | MS_REC},
   };
   for (const auto& [name, flags] : cases) {
     auto r = ParseMountOptions({"rbind", name}, "f");

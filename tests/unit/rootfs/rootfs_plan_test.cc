@@ -151,8 +151,7 @@ TEST_F(RootfsPlanTest, BadMountsNameTheField) {
     spec_.mounts = {c.mount};
     auto plan = Plan();
     ASSERT_FALSE(plan) << c.field;
-    EXPECT_NE(plan.error().ToString().find(c.field), std::string::npos)
-        << plan.error().ToString();
+    EXPECT_NE(plan.error().ToString().find(c.field), std::string::npos) << plan.error().ToString();
   }
   oci::Mount idmapped = MakeMount("/x", "bind", dir_ + "/volume", {"rbind"});
   idmapped.uid_mappings = {{0, 1000, 1}};
@@ -195,8 +194,7 @@ TEST_F(RootfsPlanTest, DefaultDevicesAndSymlinks) {
   std::vector<std::string> links;
   for (const SymlinkStep& link : plan->symlinks) links.push_back(link.path + "->" + link.target);
   std::vector<std::string> want = {"/dev/fd->/proc/self/fd", "/dev/stdin->/proc/self/fd/0",
-                                   "/dev/stdout->/proc/self/fd/1",
-                                   "/dev/stderr->/proc/self/fd/2"};
+                                   "/dev/stdout->/proc/self/fd/1", "/dev/stderr->/proc/self/fd/2"};
   if (::access("/proc/kcore", F_OK) == 0) want.push_back("/dev/core->/proc/kcore");
   want.push_back("/dev/ptmx->pts/ptmx");
   EXPECT_EQ(links, want);
@@ -239,8 +237,7 @@ TEST_F(RootfsPlanTest, BadDevicesNameTheField) {
     spec_.linux->devices = {c.device};
     auto plan = Plan();
     ASSERT_FALSE(plan) << c.field;
-    EXPECT_NE(plan.error().ToString().find(c.field), std::string::npos)
-        << plan.error().ToString();
+    EXPECT_NE(plan.error().ToString().find(c.field), std::string::npos) << plan.error().ToString();
   }
 }
 
