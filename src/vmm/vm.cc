@@ -25,6 +25,7 @@
 #include "vmm/devices/debug_port.h"
 #include "vmm/devices/i8042.h"
 #include "vmm/devices/interrupt.h"
+#include "vmm/devices/panic_detector.h"
 #include "vmm/devices/rtc.h"
 #include "vmm/devices/serial.h"
 #include "vmm/kvm/kvm_system.h"
@@ -64,9 +65,10 @@ std::string Hex(uint64_t value) {
 
 struct Vm::State {
   VmConfig config;
+  // Guest memory is declared first so that it is unmapped last, after the VM that uses it.
+  std::optional<memory::GuestMemory> memory;
   std::optional<kvm::KvmSystem> kvm;
   std::optional<kvm::VmFd> vm;
-  std::optional<memory::GuestMemory> memory;
   x86_64::BootInfo boot;
   std::vector<kvm_cpuid_entry2> supported_cpuid;
   std::vector<uint32_t> supported_msrs;
@@ -80,6 +82,8 @@ struct Vm::State {
   std::mutex stop_mutex;
   std::atomic<bool> stopping{false};
   std::optional<VmOutcome> outcome;
+  devices::PanicDetector panic_detector;  // fed under the serial device's lock
+  std::optional<std::string> panic_message;  // guarded by stop_mutex
 
   // vCPU threads and the kvm_run areas the event loop pokes to stop them.
   struct VcpuSlot {
@@ -103,6 +107,13 @@ struct Vm::State {
     {
       std::lock_guard lock(stop_mutex);
       if (outcome) return;
+      // A guest that panicked and then rebooted (panic=N) still ends as a panic.
+      if (panic_message && (reason == StopReason::kReset || reason == StopReason::kTripleFault ||
+                            reason == StopReason::kShutdown)) {
+        reason = StopReason::kPanic;
+        status = 2;
+        detail = "guest kernel panicked: " + *panic_message;
+      }
       outcome = VmOutcome{reason, status, std::move(detail)};
     }
     stopping.store(true);
@@ -168,9 +179,16 @@ Result<std::unique_ptr<Vm>> Vm::Create(const VmConfig& config) {
   s->serial_irq = std::make_unique<KvmIrqLine>(vm, devices::Serial::kCom1Irq);
   s->keyboard_irq = std::make_unique<KvmIrqLine>(vm, devices::I8042::kKeyboardIrq);
   Console* console = s->console.get();
-  s->serial = std::make_shared<devices::Serial>(
-      *s->serial_irq, [console](std::span<const uint8_t> bytes) { console->Write(bytes); });
   State* state = s.get();
+  s->serial = std::make_shared<devices::Serial>(
+      *s->serial_irq, [console, state](std::span<const uint8_t> bytes) {
+        console->Write(bytes);
+        if (auto panic = state->panic_detector.Feed(bytes)) {
+          log::Error("guest kernel panic: " + *panic);
+          std::lock_guard lock(state->stop_mutex);
+          state->panic_message = std::move(*panic);
+        }
+      });
   s->i8042 = std::make_shared<devices::I8042>(*s->keyboard_irq, [state] {
     state->Stop(StopReason::kReset, 0, "guest reset through the i8042");
   });

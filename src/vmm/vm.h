@@ -23,7 +23,8 @@ enum class StopReason {
   kTripleFault,  // KVM_EXIT_SHUTDOWN
   kDebugExit,    // port 0xf4 written
   kSignal,       // SIGTERM or SIGINT
-  kPanic,        // pvpanic or KVM_SYSTEM_EVENT_CRASH
+  kPanic,        // pvpanic, KVM_SYSTEM_EVENT_CRASH, or a Linux panic banner on the console
+                 // before the guest reset
   kError,        // a vCPU failed (internal error, failed entry, ...)
 };
 

@@ -1,6 +1,7 @@
 // hull-vmm: runs one KVM microVM. Exit status: 0 when the guest resets, shuts down or
 // triple-faults, or on SIGTERM/SIGINT; the written value for the debug-exit port (0xf4);
-// 2 for a guest panic; 1 for any error.
+// 2 for a guest panic (pvpanic, or a Linux panic banner on the console before the guest reset);
+// 1 for any error.
 #include <CLI/CLI.hpp>
 
 #include <cstdio>

@@ -23,8 +23,7 @@ constexpr size_t kOutputCapacity = 64;
 I8042::I8042(Interrupt& keyboard_interrupt, std::function<void()> reset)
     : interrupt_(keyboard_interrupt), reset_(std::move(reset)) {}
 
-void I8042::PushOutput(uint8_t byte, bool from_keyboard) {
-  (void)from_keyboard;
+void I8042::PushOutput(uint8_t byte) {
   if (output_.size() < kOutputCapacity) output_.push_back(byte);
 }
 
@@ -65,7 +64,7 @@ void I8042::Write(uint64_t offset, std::span<const uint8_t> data) {
       pending_command_ = 0;
       switch (value) {
         case kCommandReadConfig:
-          PushOutput(config_, false);
+          PushOutput(config_);
           break;
         case kCommandWriteConfig:
         case kCommandWriteOutputPort:
@@ -73,14 +72,14 @@ void I8042::Write(uint64_t offset, std::span<const uint8_t> data) {
           pending_command_ = value;
           break;
         case kCommandSelfTest:
-          PushOutput(kSelfTestPassed, false);
+          PushOutput(kSelfTestPassed);
           break;
         case kCommandTestKeyboard:
         case kCommandTestAux:
-          PushOutput(0x00, false);
+          PushOutput(0x00);
           break;
         case kCommandReadOutputPort:
-          PushOutput(output_port_, false);
+          PushOutput(output_port_);
           break;
         case kCommandDisableKeyboard:
         case kCommandEnableKeyboard:
@@ -109,8 +108,8 @@ void I8042::Write(uint64_t offset, std::span<const uint8_t> data) {
           break;  // no mouse: dropped
         default:
           // A keyboard command: acknowledge; reset also reports a passed self-test.
-          PushOutput(kKeyboardAck, true);
-          if (value == kKeyboardReset) PushOutput(0xaa, true);
+          PushOutput(kKeyboardAck);
+          if (value == kKeyboardReset) PushOutput(0xaa);
           raise = WantInterrupt();
           break;
       }
@@ -125,7 +124,7 @@ void I8042::SendCtrlAltDel() {
   bool raise;
   {
     std::lock_guard lock(mutex_);
-    for (uint8_t code : {0x1d, 0x38, 0xe0, 0x53, 0xe0, 0xd3, 0xb8, 0x9d}) PushOutput(code, true);
+    for (uint8_t code : {0x1d, 0x38, 0xe0, 0x53, 0xe0, 0xd3, 0xb8, 0x9d}) PushOutput(code);
     raise = WantInterrupt();
   }
   if (raise) interrupt_.Trigger();

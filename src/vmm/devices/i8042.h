@@ -43,7 +43,7 @@ class I8042 : public BusDevice {
 
  private:
   // Both with mutex_ held.
-  void PushOutput(uint8_t byte, bool from_keyboard);
+  void PushOutput(uint8_t byte);
   bool WantInterrupt() const;
 
   std::mutex mutex_;

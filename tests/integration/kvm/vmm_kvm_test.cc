@@ -178,6 +178,14 @@ TEST_F(VmmKvm, SigtermStopsARunningVm) {
   EXPECT_EQ(o.status, 0) << o.stderr_text;
 }
 
+TEST_F(VmmKvm, GuestPanicIsReported) {
+  Outcome o = Run({"--kernel", Guest("panic"), "--memory", "16", "--console", "none"});
+  EXPECT_EQ(o.status, 2) << o.stderr_text;
+  EXPECT_NE(o.stderr_text.find("Kernel panic - not syncing: VFS: Unable to mount root fs"),
+            std::string::npos)
+      << o.stderr_text;
+}
+
 TEST_F(VmmKvm, BadInputIsAClearErrorNotACrash) {
   Outcome missing = Run({"--kernel", dir_ + "/nope"});
   EXPECT_EQ(missing.status, 1);

@@ -8,6 +8,7 @@
 #include "vmm/devices/bus.h"
 #include "vmm/devices/debug_port.h"
 #include "vmm/devices/i8042.h"
+#include "vmm/devices/panic_detector.h"
 #include "vmm/devices/rtc.h"
 #include "vmm/devices/serial.h"
 
@@ -247,6 +248,22 @@ TEST(VmmDebugPorts, DebugExitAndPvPanic) {
   EXPECT_EQ(In(pvpanic, 0), PvPanic::kPanicked | PvPanic::kCrashLoaded);
   Out(pvpanic, 0, PvPanic::kPanicked);
   EXPECT_EQ(panics, 1);
+}
+
+TEST(VmmPanicDetector, FindsTheBannerAcrossWrites) {
+  PanicDetector detector;
+  auto feed = [&](std::string_view text) {
+    return detector.Feed(std::span(reinterpret_cast<const uint8_t*>(text.data()), text.size()));
+  };
+  EXPECT_FALSE(feed("[    0.1] Kernel command line: panic=-1\n"));
+  EXPECT_FALSE(feed("[    2.0] Kernel pa"));
+  EXPECT_FALSE(feed("nic - not syncing: Attempted to kill init!"));
+  auto found = feed(" exitcode=0x00000100\r\n");
+  ASSERT_TRUE(found);
+  EXPECT_EQ(*found, "Kernel panic - not syncing: Attempted to kill init! exitcode=0x00000100");
+  EXPECT_FALSE(feed("---[ end Kernel panic - not syncing"));
+  std::string flood(100000, 'x');
+  EXPECT_FALSE(feed(flood)) << "long lines are truncated, not buffered without bound";
 }
 
 }  // namespace
