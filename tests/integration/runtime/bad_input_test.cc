@@ -1,0 +1,169 @@
+// Bad input must fail cleanly: a non-zero exit, a message that names the offending field or path
+// (wording differs between runtimes, so only the name is checked), and nothing left behind
+// (TearDown checks state, cgroups, mounts and processes).
+#include <csignal>
+#include <nlohmann/json.hpp>
+
+#include "support/leaks.h"
+#include "support/runtime_test.h"
+
+namespace hull::testing {
+namespace {
+
+using nlohmann::json;
+
+class BadInputTest : public RuntimeTest {
+ protected:
+  void ExpectNothingLeft(const std::string& id) {
+    CommandResult state;
+    EXPECT_TRUE(State(id, &state).is_null()) << state.Describe();
+    EXPECT_TRUE(ListDir(runtime().root()).empty()) << JoinLines(ListDir(runtime().root()));
+  }
+};
+
+TEST_F(BadInputTest, MalformedConfigJson) {
+  std::string id = NewId();
+  Bundle& bundle = NewBundle(id);
+  ASSERT_TRUE(WriteFile(bundle.config_path(), "{\"ociVersion\": \"1.0.2\", \"process\": {"));
+  CommandResult create = Rt({"create", "--bundle", bundle.path(), id});
+  EXPECT_NE(create.exit_code, 0) << create.Describe();
+  EXPECT_FALSE(create.err.empty());
+  ExpectNothingLeft(id);
+}
+
+TEST_F(BadInputTest, WrongTypeNamesTheField) {
+  if (kind() == RuntimeKind::kCrun) GTEST_SKIP() << "crun 1.8 accepts a string uid";
+  std::string id = NewId();
+  Bundle& bundle = NewBundle(id);
+  bundle.process()["user"]["uid"] = "zero";
+  CommandResult create = Create(id, bundle);
+  EXPECT_NE(create.exit_code, 0) << create.Describe();
+  EXPECT_TRUE(Contains(create.err, "uid")) << create.Describe();
+  ExpectNothingLeft(id);
+}
+
+TEST_F(BadInputTest, MissingConfigJson) {
+  std::string id = NewId();
+  TempDir empty("hull-empty-bundle");
+  CommandResult create = Rt({"create", "--bundle", empty.path(), id});
+  EXPECT_NE(create.exit_code, 0) << create.Describe();
+  EXPECT_TRUE(Contains(create.err, "config.json")) << create.Describe();
+  ExpectNothingLeft(id);
+}
+
+TEST_F(BadInputTest, MissingBundleDirectory) {
+  std::string id = NewId();
+  CommandResult create = Rt({"create", "--bundle", work() + "/no-such-bundle", id});
+  EXPECT_NE(create.exit_code, 0) << create.Describe();
+  EXPECT_TRUE(Contains(create.err, "no-such-bundle")) << create.Describe();
+  ExpectNothingLeft(id);
+}
+
+TEST_F(BadInputTest, UnsupportedOciVersion) {
+  if (kind() != RuntimeKind::kHull)
+    GTEST_SKIP() << KindName(kind()) << " does not check ociVersion; hull-runtime must";
+  std::string id = NewId();
+  Bundle& bundle = NewBundle(id);
+  bundle.config()["ociVersion"] = "2.0.0";
+  CommandResult create = Create(id, bundle);
+  EXPECT_NE(create.exit_code, 0) << create.Describe();
+  EXPECT_TRUE(Contains(create.err, "ociVersion") || Contains(create.err, "2.0.0"))
+      << create.Describe();
+  ExpectNothingLeft(id);
+}
+
+TEST_F(BadInputTest, MissingRootfs) {
+  std::string id = NewId();
+  Bundle& bundle = NewBundle(id);
+  bundle.config()["root"]["path"] = "no-such-rootfs";
+  CommandResult create = Create(id, bundle);
+  EXPECT_NE(create.exit_code, 0) << create.Describe();
+  EXPECT_TRUE(Contains(create.err, "no-such-rootfs")) << create.Describe();
+  ExpectNothingLeft(id);
+}
+
+TEST_F(BadInputTest, MissingArgs) {
+  std::string id = NewId();
+  Bundle& bundle = NewBundle(id);
+  bundle.process().erase("args");
+  CommandResult run = RunContainer(id, bundle);
+  EXPECT_NE(run.exit_code, 0) << run.Describe();
+  EXPECT_TRUE(Contains(run.err, "args") || Contains(run.err, "executable")) << run.Describe();
+  ExpectNothingLeft(id);
+}
+
+TEST_F(BadInputTest, NonexistentBinaryNamesThePath) {
+  std::string id = NewId();
+  Bundle& bundle = NewBundle(id);
+  bundle.Args({"/no/such/program", "arg"});
+  CommandResult run = RunContainer(id, bundle);
+  EXPECT_NE(run.exit_code, 0) << run.Describe();
+  EXPECT_FALSE(run.timed_out);
+  EXPECT_TRUE(Contains(run.err, "/no/such/program")) << run.Describe();
+  ExpectNothingLeft(id);
+}
+
+TEST_F(BadInputTest, NonexistentBinaryInPathNamesIt) {
+  std::string id = NewId();
+  Bundle& bundle = NewBundle(id);
+  bundle.Args({"no-such-program"});
+  CommandResult create = Create(id, bundle);
+  // runc finds this at create time, crun at start; either way it fails and names the program.
+  CommandResult start;
+  if (create.ok()) start = Rt({"start", id});
+  std::string err = create.err + start.err;
+  EXPECT_TRUE(!create.ok() || !start.ok()) << create.Describe() << start.Describe();
+  EXPECT_TRUE(Contains(err, "no-such-program")) << create.Describe() << start.Describe();
+  Rt({"delete", "--force", id});
+  ExpectNothingLeft(id);
+}
+
+TEST_F(BadInputTest, NonExecutableFile) {
+  std::string id = NewId();
+  Bundle& bundle = NewBundle(id);
+  ASSERT_TRUE(WriteFile(bundle.rootfs() + "/bin/notexec", "#!/bin/sh\necho hi\n", 0644));
+  bundle.Args({"/bin/notexec"});
+  CommandResult run = RunContainer(id, bundle);
+  EXPECT_NE(run.exit_code, 0) << run.Describe();
+  EXPECT_TRUE(Contains(run.err, "notexec") || Contains(run.err, "ermission")) << run.Describe();
+  ExpectNothingLeft(id);
+}
+
+TEST_F(BadInputTest, UnknownNamespaceType) {
+  std::string id = NewId();
+  Bundle& bundle = NewBundle(id);
+  bundle.linux()["namespaces"].push_back({{"type", "bogus"}});
+  CommandResult create = Create(id, bundle);
+  EXPECT_NE(create.exit_code, 0) << create.Describe();
+  ExpectNothingLeft(id);
+}
+
+TEST_F(BadInputTest, UnknownCapability) {
+  std::string id = NewId();
+  Bundle& bundle = NewBundle(id);
+  bundle.Capabilities({"CAP_KILL", "CAP_NOT_A_THING"});
+  CommandResult run = RunContainer(id, bundle);
+  // runc warns and ignores unknown capabilities; crun too. Must not crash or leak either way.
+  EXPECT_FALSE(run.timed_out);
+  EXPECT_NE(run.term_signal, SIGSEGV);
+  ExpectNothingLeft(id);
+}
+
+TEST_F(BadInputTest, UnknownCommandAndMissingId) {
+  CommandResult unknown = Rt({"frobnicate"});
+  EXPECT_NE(unknown.exit_code, 0) << unknown.Describe();
+  CommandResult no_id = Rt({"state"});
+  EXPECT_NE(no_id.exit_code, 0) << no_id.Describe();
+  CommandResult no_id_delete = Rt({"delete"});
+  EXPECT_NE(no_id_delete.exit_code, 0) << no_id_delete.Describe();
+}
+
+TEST_F(BadInputTest, DeleteUnknownContainer) {
+  CommandResult remove = Rt({"delete", "hit-never-created"});
+  EXPECT_NE(remove.exit_code, 0) << remove.Describe();
+  EXPECT_TRUE(Contains(remove.err, "hit-never-created") || Contains(remove.err, "not exist"))
+      << remove.Describe();
+}
+
+}  // namespace
+}  // namespace hull::testing

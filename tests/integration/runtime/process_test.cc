@@ -1,0 +1,296 @@
+// What the container's process sees of its config: hostname, environment, working directory,
+// user and groups, umask, rlimits, privileges, capabilities, the root filesystem, masked and
+// read-only paths, mounts, namespaces, devices and seccomp.
+#include <sys/resource.h>
+#include <unistd.h>
+
+#include <nlohmann/json.hpp>
+
+#include "support/runtime_test.h"
+
+namespace hull::testing {
+namespace {
+
+using nlohmann::json;
+
+class ProcessTest : public RuntimeTest {
+ protected:
+  // Runs `script` in a fresh container configured by `configure`; returns the run result.
+  template <typename Configure>
+  CommandResult RunScript(const std::string& script, Configure configure) {
+    std::string id = NewId();
+    Bundle& bundle = NewBundle(id);
+    bundle.Shell(script);
+    configure(bundle);
+    return RunContainer(id, bundle);
+  }
+  CommandResult RunScript(const std::string& script) {
+    return RunScript(script, [](Bundle&) {});
+  }
+};
+
+std::string StatusLine(const std::string& status, const std::string& key) {
+  for (const auto& line : SplitLines(status))
+    if (line.rfind(key + ":", 0) == 0) return Trim(line.substr(key.size() + 1));
+  return "(missing " + key + ")";
+}
+
+TEST_F(ProcessTest, Hostname) {
+  CommandResult run = RunScript("hostname", [](Bundle& b) { b.Hostname("box-42"); });
+  ASSERT_TRUE(run.ok()) << run.Describe();
+  EXPECT_EQ(Trim(run.out), "box-42");
+}
+
+TEST_F(ProcessTest, EnvironmentIsExactlyTheConfigPlusHome) {
+  CommandResult run = RunScript("env | sort", [](Bundle& b) { b.Env("FOO=bar baz"); });
+  ASSERT_TRUE(run.ok()) << run.Describe();
+  EXPECT_TRUE(Contains(run.out, "FOO=bar baz\n")) << run.out;
+  EXPECT_TRUE(Contains(run.out, "PATH=/bin:/sbin:/usr/bin\n")) << run.out;
+  // runc and crun add HOME from the container's /etc/passwd when the config has none.
+  EXPECT_TRUE(Contains(run.out, "HOME=/root\n")) << run.out;
+  // Nothing of the runtime's own environment leaks in.
+  EXPECT_FALSE(Contains(run.out, "HULL_RUNTIME=")) << run.out;
+  EXPECT_FALSE(Contains(run.out, "_LIBCONTAINER")) << run.out;
+}
+
+TEST_F(ProcessTest, Cwd) {
+  CommandResult run = RunScript("pwd", [](Bundle& b) { b.Cwd("/etc"); });
+  ASSERT_TRUE(run.ok()) << run.Describe();
+  EXPECT_EQ(Trim(run.out), "/etc");
+}
+
+TEST_F(ProcessTest, UserGroupsAndAdditionalGids) {
+  CommandResult run = RunScript("cat /proc/self/status; echo HOME=$HOME",
+                                [](Bundle& b) { b.User(1000, 1000, {1001, 5}); });
+  ASSERT_TRUE(run.ok()) << run.Describe();
+  EXPECT_EQ(StatusLine(run.out, "Uid"), "1000\t1000\t1000\t1000");
+  EXPECT_EQ(StatusLine(run.out, "Gid"), "1000\t1000\t1000\t1000");
+  EXPECT_EQ(StatusLine(run.out, "Groups"), "5 1001");
+  EXPECT_TRUE(Contains(run.out, "HOME=/home/tester")) << run.out;
+}
+
+TEST_F(ProcessTest, UserWithoutPasswdEntry) {
+  CommandResult run = RunScript("id -u; id -g", [](Bundle& b) { b.User(4321, 8765); });
+  ASSERT_TRUE(run.ok()) << run.Describe();
+  EXPECT_EQ(run.out, "4321\n8765\n");
+}
+
+TEST_F(ProcessTest, Umask) {
+  CommandResult run = RunScript("umask; touch /tmp/f; stat -c %a /tmp/f",
+                                [](Bundle& b) { b.Umask(027); });
+  ASSERT_TRUE(run.ok()) << run.Describe();
+  EXPECT_EQ(run.out, "0027\n640\n");
+}
+
+TEST_F(ProcessTest, RlimitsLowered) {
+  CommandResult run = RunScript("ulimit -Sn; ulimit -Hn; ulimit -Su; ulimit -Hu", [](Bundle& b) {
+    b.Rlimit("RLIMIT_NOFILE", 512, 768).Rlimit("RLIMIT_NPROC", 300, 400);
+  });
+  ASSERT_TRUE(run.ok()) << run.Describe();
+  EXPECT_EQ(run.out, "512\n768\n300\n400\n");
+}
+
+TEST_F(ProcessTest, RaisingHardRlimitBeyondOursFails) {
+  // This host lacks CAP_SYS_RESOURCE: nobody may raise a hard limit (TESTBED.md).
+  struct rlimit ours;
+  ASSERT_EQ(::getrlimit(RLIMIT_NOFILE, &ours), 0);
+  if (ours.rlim_max == RLIM_INFINITY) GTEST_SKIP() << "hard NOFILE limit is unlimited";
+  std::string id = NewId();
+  Bundle& bundle = NewBundle(id);
+  bundle.Rlimit("RLIMIT_NOFILE", ours.rlim_max + 1, ours.rlim_max + 1);
+  CommandResult run = RunContainer(id, bundle);
+  EXPECT_NE(run.exit_code, 0) << run.Describe();
+  EXPECT_TRUE(State(id).is_null());
+}
+
+TEST_F(ProcessTest, NoNewPrivileges) {
+  CommandResult on = RunScript("grep NoNewPrivs /proc/self/status");
+  ASSERT_TRUE(on.ok()) << on.Describe();
+  EXPECT_EQ(Trim(on.out), "NoNewPrivs:\t1");
+  CommandResult off = RunScript("grep NoNewPrivs /proc/self/status",
+                                [](Bundle& b) { b.NoNewPrivileges(false); });
+  ASSERT_TRUE(off.ok()) << off.Describe();
+  EXPECT_EQ(Trim(off.out), "NoNewPrivs:\t0");
+}
+
+TEST_F(ProcessTest, DefaultCapabilities) {
+  CommandResult run = RunScript("cat /proc/self/status");
+  ASSERT_TRUE(run.ok()) << run.Describe();
+  // AUDIT_WRITE (29), KILL (5), NET_BIND_SERVICE (10).
+  EXPECT_EQ(StatusLine(run.out, "CapPrm"), "0000000020000420");
+  EXPECT_EQ(StatusLine(run.out, "CapEff"), "0000000020000420");
+  EXPECT_EQ(StatusLine(run.out, "CapBnd"), "0000000020000420");
+  EXPECT_EQ(StatusLine(run.out, "CapInh"), "0000000000000000");
+}
+
+TEST_F(ProcessTest, ExplicitCapabilities) {
+  CommandResult run = RunScript("cat /proc/self/status", [](Bundle& b) {
+    b.Capabilities({"CAP_CHOWN", "CAP_SYS_ADMIN"});
+  });
+  ASSERT_TRUE(run.ok()) << run.Describe();
+  // CHOWN (0), SYS_ADMIN (21).
+  EXPECT_EQ(StatusLine(run.out, "CapPrm"), "0000000000200001");
+  EXPECT_EQ(StatusLine(run.out, "CapEff"), "0000000000200001");
+  EXPECT_EQ(StatusLine(run.out, "CapBnd"), "0000000000200001");
+  EXPECT_EQ(StatusLine(run.out, "CapAmb"), "0000000000000000");
+}
+
+TEST_F(ProcessTest, AmbientCapabilitiesForNonRoot) {
+  CommandResult run = RunScript("grep -E '^Cap(Eff|Amb)' /proc/self/status", [](Bundle& b) {
+    b.User(1000, 1000);
+    b.process()["capabilities"] = {{"bounding", {"CAP_NET_BIND_SERVICE"}},
+                                   {"effective", {"CAP_NET_BIND_SERVICE"}},
+                                   {"permitted", {"CAP_NET_BIND_SERVICE"}},
+                                   {"inheritable", {"CAP_NET_BIND_SERVICE"}},
+                                   {"ambient", {"CAP_NET_BIND_SERVICE"}}};
+  });
+  ASSERT_TRUE(run.ok()) << run.Describe();
+  EXPECT_EQ(run.out, "CapEff:\t0000000000000400\nCapAmb:\t0000000000000400\n");
+}
+
+TEST_F(ProcessTest, NonRootKeepsOnlyTheBoundingSetWithoutAmbient) {
+  // Switching to a non-root uid clears the permitted and effective sets unless the caps are
+  // ambient; the bounding set stays as configured.
+  CommandResult run = RunScript("grep -E '^Cap(Prm|Eff|Bnd)' /proc/self/status",
+                                [](Bundle& b) { b.User(1000, 1000).Capabilities({"CAP_KILL"}); });
+  ASSERT_TRUE(run.ok()) << run.Describe();
+  EXPECT_EQ(run.out,
+            "CapPrm:\t0000000000000000\nCapEff:\t0000000000000000\nCapBnd:\t0000000000000020\n");
+}
+
+TEST_F(ProcessTest, ReadonlyRoot) {
+  CommandResult run = RunScript("touch /newfile 2>&1; echo rc=$?; touch /dev/shm/ok && echo shm-ok",
+                                [](Bundle& b) { b.ReadonlyRoot(true); });
+  ASSERT_TRUE(run.ok()) << run.Describe();
+  EXPECT_TRUE(Contains(run.out, "Read-only file system")) << run.out;
+  EXPECT_TRUE(Contains(run.out, "rc=1")) << run.out;
+  EXPECT_TRUE(Contains(run.out, "shm-ok")) << run.out;
+}
+
+TEST_F(ProcessTest, MaskedPaths) {
+  std::string id = NewId();
+  Bundle& bundle = NewBundle(id);
+  ASSERT_TRUE(WriteFile(bundle.rootfs() + "/etc/secret", "top secret\n"));
+  ASSERT_TRUE(MakeDirs(bundle.rootfs() + "/secretdir"));
+  ASSERT_TRUE(WriteFile(bundle.rootfs() + "/secretdir/inner", "hidden\n"));
+  bundle.MaskedPaths({"/etc/secret", "/secretdir", "/proc/timer_list", "/does/not/exist"});
+  // A masked file reads as empty (and writes go nowhere); a masked directory is an empty
+  // read-only directory.
+  bundle.Shell("cat /etc/secret; echo x > /etc/secret; echo files:$(ls /secretdir); "
+               "wc -c < /proc/timer_list; touch /secretdir/x 2>/dev/null && echo dir-writable; "
+               "echo done");
+  CommandResult run = RunContainer(id, bundle);
+  ASSERT_TRUE(run.ok()) << run.Describe();
+  EXPECT_EQ(run.out, "files:\n0\ndone\n");
+  EXPECT_EQ(ReadFile(bundle.rootfs() + "/etc/secret"), "top secret\n");
+}
+
+TEST_F(ProcessTest, ReadonlyPaths) {
+  std::string id = NewId();
+  Bundle& bundle = NewBundle(id);
+  ASSERT_TRUE(MakeDirs(bundle.rootfs() + "/data"));
+  ASSERT_TRUE(WriteFile(bundle.rootfs() + "/data/file", "keep\n"));
+  bundle.ReadonlyPaths({"/data", "/proc/sys", "/does/not/exist"});
+  bundle.Shell("cat /data/file; touch /data/new 2>/dev/null && echo data-writable; "
+               "echo 1 > /proc/sys/kernel/ns_last_pid 2>/dev/null && echo procsys-writable; "
+               "touch /elsewhere && echo root-writable");
+  CommandResult run = RunContainer(id, bundle);
+  ASSERT_TRUE(run.ok()) << run.Describe();
+  EXPECT_EQ(run.out, "keep\nroot-writable\n");
+}
+
+TEST_F(ProcessTest, MountsFromConfig) {
+  TempDir host("hull-bind");
+  ASSERT_TRUE(WriteFile(host / "from-host", "hello from host\n"));
+  CommandResult run = RunScript(
+      "cat /ro/from-host; touch /ro/x 2>/dev/null && echo ro-writable; "
+      "grep ' /scratch ' /proc/self/mounts; touch /scratch/ok && echo scratch-ok",
+      [&](Bundle& b) {
+        b.BindMount(host.path(), "/ro", /*readonly=*/true);
+        b.Mount("/scratch", "tmpfs", "tmpfs", {"size=1m", "mode=700"});
+      });
+  ASSERT_TRUE(run.ok()) << run.Describe();
+  EXPECT_TRUE(Contains(run.out, "hello from host\n")) << run.out;
+  EXPECT_FALSE(Contains(run.out, "ro-writable")) << run.out;
+  EXPECT_TRUE(Contains(run.out, "tmpfs /scratch tmpfs")) << run.out;
+  EXPECT_TRUE(Contains(run.out, "size=1024k")) << run.out;
+  EXPECT_TRUE(Contains(run.out, "scratch-ok")) << run.out;
+  EXPECT_EQ(ListDir(host.path()).size(), 1u);
+}
+
+TEST_F(ProcessTest, Namespaces) {
+  CommandResult run = RunScript(
+      "echo pid=$$; grep -c : /proc/net/dev; "
+      "for ns in uts net ipc mnt pid; do readlink /proc/self/ns/$ns; done");
+  ASSERT_TRUE(run.ok()) << run.Describe();
+  auto lines = SplitLines(run.out);
+  ASSERT_EQ(lines.size(), 7u) << run.out;
+  EXPECT_EQ(lines[0], "pid=1");
+  EXPECT_EQ(lines[1], "1") << "a new network namespace has only lo";
+  for (size_t i = 2; i < lines.size(); ++i) {
+    std::string kind = lines[i].substr(0, lines[i].find(':'));
+    char buffer[256] = {};
+    std::string link = "/proc/self/ns/" + kind;
+    ssize_t n = ::readlink(link.c_str(), buffer, sizeof buffer - 1);
+    ASSERT_GT(n, 0);
+    EXPECT_NE(lines[i], std::string(buffer)) << kind << " namespace shared with the host";
+  }
+}
+
+TEST_F(ProcessTest, DevIsPopulated) {
+  CommandResult run = RunScript(
+      "for d in null zero full random urandom tty; do [ -c /dev/$d ] && echo $d; done; "
+      "echo x > /dev/null && echo null-writable; readlink /dev/fd; [ -d /dev/pts ] && echo pts; "
+      "[ -d /dev/shm ] && echo shm");
+  ASSERT_TRUE(run.ok()) << run.Describe();
+  EXPECT_EQ(run.out,
+            "null\nzero\nfull\nrandom\nurandom\ntty\nnull-writable\n/proc/self/fd\npts\nshm\n");
+}
+
+TEST_F(ProcessTest, SeccompDenialReturnsConfiguredErrno) {
+  CommandResult run = RunScript("mkdir /tmp/denied; echo rc=$?; [ -d /tmp/denied ] || echo absent",
+                                [](Bundle& b) { b.SeccompDeny({"mkdir", "mkdirat"}, 1); });
+  ASSERT_TRUE(run.ok()) << run.Describe();
+  EXPECT_TRUE(Contains(run.err, "Operation not permitted")) << run.Describe();
+  EXPECT_TRUE(Contains(run.out, "rc=1\nabsent")) << run.out;
+
+  CommandResult eacces = RunScript("mkdir /tmp/denied",
+                                   [](Bundle& b) { b.SeccompDeny({"mkdir", "mkdirat"}, 13); });
+  EXPECT_NE(eacces.exit_code, 0);
+  EXPECT_TRUE(Contains(eacces.err, "Permission denied")) << eacces.Describe();
+}
+
+TEST_F(ProcessTest, SeccompAppliesToExec) {
+  std::string id = NewId();
+  Bundle& bundle = NewBundle(id);
+  bundle.SeccompDeny({"mkdir", "mkdirat"}, 1);
+  StartLongRunning(id, bundle);
+  CommandResult exec = Exec(id, {"mkdir", "/tmp/x"});
+  EXPECT_NE(exec.exit_code, 0);
+  EXPECT_TRUE(Contains(exec.err, "Operation not permitted")) << exec.Describe();
+}
+
+TEST_F(ProcessTest, CgroupLimitsSeenInside) {
+  CommandResult run = RunScript(
+      "cat /sys/fs/cgroup/memory/memory.limit_in_bytes 2>/dev/null || cat "
+      "/sys/fs/cgroup/memory.max; cat /sys/fs/cgroup/pids/pids.max 2>/dev/null || cat "
+      "/sys/fs/cgroup/pids.max",
+      [](Bundle& b) {
+        b.Resources({{"memory", {{"limit", 64 * 1024 * 1024}}}, {"pids", {{"limit", 77}}}});
+      });
+  ASSERT_TRUE(run.ok()) << run.Describe();
+  EXPECT_EQ(run.out, std::to_string(64 * 1024 * 1024) + "\n77\n");
+}
+
+TEST_F(ProcessTest, PidsLimitIsEnforced) {
+  CommandResult run = RunScript(
+      "for i in 1 2 3 4 5 6 7 8 9 10; do sleep 5 & done; echo started; "
+      "kill $(jobs -p) 2>/dev/null; true",
+      [](Bundle& b) { b.Resources({{"pids", {{"limit", 4}}}}); });
+  EXPECT_TRUE(Contains(run.err, "fork") || Contains(run.err, "Resource temporarily unavailable") ||
+              Contains(run.err, "can't"))
+      << run.Describe();
+}
+
+}  // namespace
+}  // namespace hull::testing
