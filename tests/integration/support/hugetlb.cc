@@ -79,15 +79,20 @@ HugetlbOnV1::HugetlbOnV1() {
   if (!HybridWithV2Controllers()) return;
   static std::atomic<int> counter{0};
   MakeDirs(kHugetlbMountBase, 0700);
-  std::string dir = std::string(kHugetlbMountBase) + "/" + std::to_string(::getpid()) + "-" +
-                    std::to_string(counter++);
-  if (::mkdir(dir.c_str(), 0700) != 0 && errno != EEXIST) {
+  // The last component is "hugetlb" because runtimes that mirror the host's v1 hierarchies into
+  // a container (runc) name them after it: the container then sees /sys/fs/cgroup/hugetlb, as on
+  // a host with hugetlb on v1.
+  std::string owner = std::string(kHugetlbMountBase) + "/" + std::to_string(::getpid()) + "-" +
+                      std::to_string(counter++);
+  std::string dir = owner + "/hugetlb";
+  if (!MakeDirs(dir, 0700)) {
     error_ = "mkdir " + dir + ": " + std::strerror(errno);
     return;
   }
   if (::mount("none", dir.c_str(), "cgroup", MS_NOSUID | MS_NODEV | MS_NOEXEC, "hugetlb") != 0) {
     error_ = "mount -t cgroup -o hugetlb none " + dir + ": " + std::strerror(errno);
     ::rmdir(dir.c_str());
+    ::rmdir(owner.c_str());
     return;
   }
   mount_point_ = dir;
@@ -98,6 +103,7 @@ HugetlbOnV1::~HugetlbOnV1() {
   if (mount_point_.empty()) return;
   if (::umount2(mount_point_.c_str(), 0) != 0) ::umount2(mount_point_.c_str(), MNT_DETACH);
   ::rmdir(mount_point_.c_str());
+  ::rmdir(mount_point_.substr(0, mount_point_.rfind('/')).c_str());
   // The kernel tears the v1 hierarchy down asynchronously; wait for hugetlb to be back on
   // cgroup2 so the next test (or another engineer's) sees the host as it was.
   if (OtherHugetlbV1Mounts(mount_point_)) return;

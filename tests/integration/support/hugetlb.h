@@ -2,7 +2,7 @@
 // controller is enabled on the cgroup2 mount of a hybrid host, and here the only such controller
 // is hugetlb. Mounting hugetlb on a cgroup v1 hierarchy moves it off cgroup2; unmounting moves it
 // back. That is host-global, so:
-//   - each user mounts at its own directory under kHugetlbMountBase (named after its pid); the
+//   - each user mounts at its own kHugetlbMountBase/<pid>-<n>/hugetlb; the
 //     kernel keeps the v1 hierarchy while any of those mounts exists, so overlapping users do not
 //     undo each other;
 //   - the guard always unmounts (destructor), and tests/integration/support/hugetlb_cleanup.sh

@@ -11,7 +11,11 @@ for dir in "$base"/*; do
   if [ -n "$pid" ] && [ -d "/proc/$pid" ]; then
     continue
   fi
-  umount "$dir" 2>/dev/null || umount -l "$dir" 2>/dev/null
-  rmdir "$dir" 2>/dev/null
+  for mount_point in "$dir/hugetlb" "$dir"; do
+    if grep -q " $mount_point " /proc/self/mountinfo; then
+      umount "$mount_point" 2>/dev/null || umount -l "$mount_point" 2>/dev/null
+    fi
+  done
+  rmdir "$dir/hugetlb" "$dir" 2>/dev/null
 done
 exit 0
