@@ -17,10 +17,12 @@
 #include <vector>
 
 #include "base/log.h"
+#include "vmm/arch/x86_64/acpi.h"
 #include "vmm/arch/x86_64/kernel_loader.h"
 #include "vmm/arch/x86_64/layout.h"
 #include "vmm/arch/x86_64/vcpu_setup.h"
 #include "vmm/console.h"
+#include "vmm/devices/acpi_sleep.h"
 #include "vmm/devices/bus.h"
 #include "vmm/devices/debug_port.h"
 #include "vmm/devices/i8042.h"
@@ -165,7 +167,8 @@ Result<std::unique_ptr<Vm>> Vm::Create(const VmConfig& config) {
   for (const memory::Region& r : s->memory->regions())
     TRY(vm.SetUserMemoryRegion(slot++, r.guest_address, r.size, r.host));
 
-  s->boot = TRY(x86_64::LoadBootSource(*s->memory, config.boot));
+  TRY(x86_64::acpi::WriteTables(*s->memory, {config.cpus, {}}));
+  s->boot = TRY(x86_64::LoadBootSource(*s->memory, config.boot, {x86_64::acpi::kRsdpAddress}));
   s->supported_cpuid = TRY(s->kvm->SupportedCpuid());
   s->supported_msrs = TRY(s->kvm->MsrIndexList());
   int max_vcpus = s->kvm->CheckExtension(KVM_CAP_MAX_VCPUS);
@@ -210,6 +213,14 @@ Result<std::unique_ptr<Vm>> Vm::Create(const VmConfig& config) {
                               log::Warning("guest reported a crash-loaded event (pvpanic)");
                           }),
                           "pvpanic"));
+  TRY(s->pio_bus.Register(x86_64::acpi::kSleepControlPort, devices::AcpiSleepControl::kPortSpan,
+                          std::make_shared<devices::AcpiSleepControl>([state](uint8_t type) {
+                            if (type == x86_64::acpi::kS5SleepType)
+                              state->Stop(StopReason::kShutdown, 0, "guest powered off (ACPI S5)");
+                            else
+                              log::Warning("guest asked for unsupported sleep type " + std::to_string(type));
+                          }),
+                          "ACPI sleep control"));
   return std::unique_ptr<Vm>(new Vm(std::move(s)));
 }
 

@@ -28,6 +28,7 @@ class I8042 : public BusDevice {
   static constexpr uint8_t kStatusOutputFull = 0x01;
   static constexpr uint8_t kStatusSystemFlag = 0x04;
   static constexpr uint8_t kStatusCommand = 0x08;  // last write was to the command port
+  static constexpr uint8_t kStatusUnlocked = 0x10;  // keyboard not inhibited by the keylock
   static constexpr uint8_t kConfigKeyboardInterrupt = 0x01;
 
   // `keyboard_interrupt` (IRQ 1) must outlive this object; `reset` is called when the guest
@@ -50,7 +51,7 @@ class I8042 : public BusDevice {
   Interrupt& interrupt_;
   std::function<void()> reset_;
   std::deque<uint8_t> output_;
-  uint8_t status_ = kStatusSystemFlag;
+  uint8_t status_ = kStatusSystemFlag | kStatusUnlocked;
   uint8_t config_ = 0x45;  // keyboard interrupt on, system flag, translation
   uint8_t pending_command_ = 0;  // a controller command waiting for its data byte
   uint8_t output_port_ = 0x01;  // bit 0: not in reset

@@ -217,6 +217,13 @@ TEST_F(VmmI8042, ResetThroughTheOutputPort) {
   EXPECT_EQ(resets_, 1) << "bit 0 set: no reset";
 }
 
+TEST_F(VmmI8042, StatusReportsNoKeylock) {
+  uint8_t status = In(i8042_, I8042::kStatusOffset);
+  EXPECT_TRUE(status & I8042::kStatusUnlocked) << "Linux warns \"Keylock active\" otherwise";
+  EXPECT_TRUE(status & I8042::kStatusSystemFlag);
+  EXPECT_FALSE(status & I8042::kStatusOutputFull);
+}
+
 TEST_F(VmmI8042, ControllerCommandsAnswer) {
   Out(i8042_, I8042::kStatusOffset, 0xaa);
   EXPECT_TRUE(In(i8042_, I8042::kStatusOffset) & I8042::kStatusOutputFull);

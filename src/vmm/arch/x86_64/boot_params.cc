@@ -40,6 +40,7 @@ Result<boot_params> BuildZeroPage(const ZeroPageParams& params) {
     zero.ext_ramdisk_image = static_cast<uint32_t>(params.initrd->address >> 32);
     zero.ext_ramdisk_size = static_cast<uint32_t>(params.initrd->size >> 32);
   }
+  zero.acpi_rsdp_addr = params.acpi_rsdp;
   zero.e820_entries = static_cast<uint8_t>(params.e820.size());
   for (size_t i = 0; i < params.e820.size(); ++i) {
     zero.e820_table[i].addr = params.e820[i].address;
@@ -51,11 +52,12 @@ Result<boot_params> BuildZeroPage(const ZeroPageParams& params) {
 
 Result<void> WritePvhStartInfo(const memory::GuestMemory& memory, uint64_t cmdline_address,
                                const std::optional<Initrd>& initrd,
-                               const std::vector<E820Entry>& e820) {
+                               const std::vector<E820Entry>& e820, uint64_t acpi_rsdp) {
   HvmStartInfo info{};
   info.magic = kPvhStartMagic;
   info.version = 1;
   info.cmdline_paddr = cmdline_address;
+  info.rsdp_paddr = acpi_rsdp;
   info.memmap_paddr = kPvhMemmapAddress;
   info.memmap_entries = static_cast<uint32_t>(e820.size());
   if ((kPvhModlistAddress - kPvhMemmapAddress) / sizeof(HvmMemmapEntry) < e820.size())

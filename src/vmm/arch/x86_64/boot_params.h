@@ -40,6 +40,7 @@ struct ZeroPageParams {
   uint64_t cmdline_address = 0;
   std::optional<Initrd> initrd;
   std::vector<E820Entry> e820;
+  uint64_t acpi_rsdp = 0;  // 0: none (the kernel then scans the BIOS area)
 };
 
 // Builds struct boot_params: the given header with the loader's fields filled in.
@@ -78,6 +79,7 @@ struct HvmMemmapEntry {
 [[nodiscard]] Result<void> WritePvhStartInfo(const memory::GuestMemory& memory,
                                              uint64_t cmdline_address,
                                              const std::optional<Initrd>& initrd,
-                                             const std::vector<E820Entry>& e820);
+                                             const std::vector<E820Entry>& e820,
+                                             uint64_t acpi_rsdp = 0);
 
 }  // namespace hull::vmm::x86_64

@@ -183,7 +183,8 @@ Result<uint64_t> PlaceInitrd(uint64_t ram_size, uint64_t lowest, uint64_t addres
   return (limit - initrd_size) & ~(kPageSize - 1);
 }
 
-Result<BootInfo> LoadBootSource(const memory::GuestMemory& memory, const BootSource& source) {
+Result<BootInfo> LoadBootSource(const memory::GuestMemory& memory, const BootSource& source,
+                                const BootOptions& options) {
   std::string image = TRY_CTX(linux::ReadFile(source.kernel_path), "kernel");
   auto bytes = std::span<const uint8_t>(reinterpret_cast<const uint8_t*>(image.data()), image.size());
   LoadedKernel kernel = TRY_CTX(LoadKernel(memory, bytes), "kernel " + Quote(source.kernel_path));
@@ -225,11 +226,12 @@ Result<BootInfo> LoadBootSource(const memory::GuestMemory& memory, const BootSou
   info.mode = kernel.mode;
   info.entry = kernel.entry;
   if (kernel.mode == EntryMode::kPvh32) {
-    TRY(WritePvhStartInfo(memory, kCmdlineAddress, initrd, e820));
+    TRY(WritePvhStartInfo(memory, kCmdlineAddress, initrd, e820, options.acpi_rsdp));
     info.boot_structure = kPvhStartInfoAddress;
   } else {
     TRY(WriteIdentityPageTables(memory));
-    boot_params zero = TRY(BuildZeroPage({kernel.header, kCmdlineAddress, initrd, e820}));
+    boot_params zero =
+        TRY(BuildZeroPage({kernel.header, kCmdlineAddress, initrd, e820, options.acpi_rsdp}));
     TRY(memory.WriteObject(kZeroPageAddress, zero));
     info.boot_structure = kZeroPageAddress;
   }

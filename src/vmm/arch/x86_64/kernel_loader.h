@@ -69,6 +69,10 @@ struct BootSource {
   std::string cmdline;
 };
 
+struct BootOptions {
+  uint64_t acpi_rsdp = 0;  // RSDP address for the zero page / start info; 0: none
+};
+
 struct BootInfo {
   EntryMode mode = EntryMode::kLinux64;
   uint64_t entry = 0;
@@ -78,6 +82,7 @@ struct BootInfo {
 // Reads the files, loads kernel, initrd and command line, and writes the zero page or the PVH
 // start info, the GDT and the identity page tables. Errors name the file and the reason.
 [[nodiscard]] Result<BootInfo> LoadBootSource(const memory::GuestMemory& memory,
-                                              const BootSource& source);
+                                              const BootSource& source,
+                                              const BootOptions& options = {});
 
 }  // namespace hull::vmm::x86_64
