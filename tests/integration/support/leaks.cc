@@ -79,6 +79,31 @@ std::vector<std::string> CgroupDirsNamed(const std::string& name) {
   return found;
 }
 
+namespace {
+void RemoveTree(const std::string& dir, std::vector<std::string>& failed) {
+  DIR* handle = ::opendir(dir.c_str());
+  if (handle) {
+    std::vector<std::string> children;
+    while (struct dirent* entry = ::readdir(handle)) {
+      std::string child = entry->d_name;
+      if (entry->d_type == DT_DIR && child != "." && child != "..") children.push_back(child);
+    }
+    ::closedir(handle);
+    for (const auto& child : children) RemoveTree(dir + "/" + child, failed);
+  }
+  if (::rmdir(dir.c_str()) != 0) failed.push_back(dir);
+}
+}  // namespace
+
+std::vector<std::string> RemoveCgroupTrees(const std::string& name) {
+  std::vector<std::string> failed;
+  for (const auto& dir : CgroupDirsNamed(name)) {
+    struct stat st;
+    if (::stat(dir.c_str(), &st) == 0) RemoveTree(dir, failed);
+  }
+  return failed;
+}
+
 std::vector<std::string> MountsUnder(const std::string& path) {
   std::vector<std::string> found;
   std::ifstream mountinfo("/proc/self/mountinfo");

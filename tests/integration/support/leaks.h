@@ -11,6 +11,9 @@ namespace hull::testing {
 std::vector<std::string> CgroupHierarchies();
 // Cgroup directories named `name` anywhere in any hierarchy (searched a few levels deep).
 std::vector<std::string> CgroupDirsNamed(const std::string& name);
+// Removes every cgroup directory named `name` in every hierarchy, children first (only empty
+// cgroups can be removed; returns those that could not).
+std::vector<std::string> RemoveCgroupTrees(const std::string& name);
 // Mount points at or below `path` in /proc/self/mountinfo.
 std::vector<std::string> MountsUnder(const std::string& path);
 // Processes whose environment holds `key_value` exactly, or whose cgroup path ends in
