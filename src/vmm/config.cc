@@ -22,6 +22,20 @@ Result<ConsoleConfig> ParseConsole(std::string_view text) {
   return console;
 }
 
+Result<DiskConfig> ParseDisk(std::string_view text) {
+  DiskConfig disk;
+  size_t comma = text.find(',');
+  disk.path = std::string(text.substr(0, comma));
+  if (disk.path.empty()) return Fail("disk " + Quote(text) + ": expected PATH[,readonly]");
+  if (comma != std::string_view::npos) {
+    std::string_view option = text.substr(comma + 1);
+    if (option != "readonly" && option != "ro")
+      return Fail("disk " + Quote(text) + ": unknown option " + Quote(option));
+    disk.read_only = true;
+  }
+  return disk;
+}
+
 Result<void> ValidateConfig(const VmConfig& config) {
   if (config.boot.kernel_path.empty()) return Fail("kernel: a kernel image path is required");
   if (config.cpus < 1 || config.cpus > kMaxVcpus) {
@@ -32,6 +46,10 @@ Result<void> ValidateConfig(const VmConfig& config) {
     return Fail("memory: " + std::to_string(config.memory_mib) + " MiB is out of range " +
                 std::to_string(kMinMemoryMib) + ".." + std::to_string(kMaxMemoryMib) + " MiB");
   }
+  if (config.disks.size() + (config.rng ? 1 : 0) > kMaxVirtioDevices)
+    return Fail("too many virtio devices: at most " + std::to_string(kMaxVirtioDevices));
+  for (const DiskConfig& disk : config.disks)
+    if (disk.path.empty()) return Fail("drives: a drive needs a path");
   if (config.hugepages && config.memory_mib % 2 != 0)
     return Fail("memory: must be a multiple of 2 MiB with huge pages");
   return {};
@@ -78,7 +96,7 @@ Result<VmConfig> ParseConfigJson(std::string_view text, VmConfig config) {
   Json root = Json::parse(text, nullptr, /*allow_exceptions=*/false);
   if (root.is_discarded()) return Fail("invalid JSON");
   if (!root.is_object()) return Fail("expected a JSON object at the top level");
-  TRY(RejectUnknown(root, "", {"boot", "machine", "console"}));
+  TRY(RejectUnknown(root, "", {"boot", "machine", "console", "drives", "rng"}));
   if (root.contains("boot")) {
     const Json& boot = root["boot"];
     if (!boot.is_object()) return Fail("boot: expected object");
@@ -100,6 +118,23 @@ Result<VmConfig> ParseConfigJson(std::string_view text, VmConfig config) {
     if (machine.contains("hugepages")) config.hugepages = TRY(GetBool(machine, "hugepages", "machine."));
     if (machine.contains("memfd")) config.memfd = TRY(GetBool(machine, "memfd", "machine."));
   }
+  if (root.contains("drives")) {
+    const Json& drives = root["drives"];
+    if (!drives.is_array()) return Fail("drives: expected array");
+    config.disks.clear();
+    for (size_t i = 0; i < drives.size(); ++i) {
+      std::string where = "drives[" + std::to_string(i) + "].";
+      const Json& drive = drives[i];
+      if (!drive.is_object()) return Fail(where.substr(0, where.size() - 1) + ": expected object");
+      TRY(RejectUnknown(drive, where, {"path", "readonly"}));
+      if (!drive.contains("path")) return Fail(where + "path: required");
+      DiskConfig disk;
+      disk.path = TRY(GetString(drive, "path", where));
+      if (drive.contains("readonly")) disk.read_only = TRY(GetBool(drive, "readonly", where));
+      config.disks.push_back(std::move(disk));
+    }
+  }
+  if (root.contains("rng")) config.rng = TRY(GetBool(root, "rng", ""));
   if (root.contains("console")) {
     std::string console = TRY(GetString(root, "console", ""));
     config.console = TRY(ParseConsole(console));

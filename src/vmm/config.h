@@ -4,6 +4,7 @@
 #include <cstdint>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "base/error.h"
 #include "vmm/arch/x86_64/kernel_loader.h"
@@ -23,6 +24,17 @@ struct ConsoleConfig {
 // Parses "none", "stdio", "file:PATH" or "socket:PATH".
 [[nodiscard]] Result<ConsoleConfig> ParseConsole(std::string_view text);
 
+struct DiskConfig {
+  std::string path;
+  bool read_only = false;
+};
+
+// Parses "PATH[,readonly]".
+[[nodiscard]] Result<DiskConfig> ParseDisk(std::string_view text);
+
+// virtio-mmio devices get GSIs from 5 up to the IOAPIC's last pin, 23.
+inline constexpr size_t kMaxVirtioDevices = 19;
+
 struct VmConfig {
   x86_64::BootSource boot;
   uint32_t cpus = 1;
@@ -30,6 +42,8 @@ struct VmConfig {
   bool hugepages = false;
   bool memfd = false;
   ConsoleConfig console;
+  std::vector<DiskConfig> disks;
+  bool rng = false;
 };
 
 // Checks ranges and required fields; errors name the setting.
@@ -38,7 +52,8 @@ struct VmConfig {
 // Parses a JSON config file's contents:
 //   {"boot": {"kernel": PATH, "initrd": PATH, "cmdline": STR},
 //    "machine": {"cpus": N, "memory_mib": N, "hugepages": BOOL, "memfd": BOOL},
-//    "console": "stdio" | "file:PATH" | "socket:PATH" | "none"}
+//    "console": "stdio" | "file:PATH" | "socket:PATH" | "none",
+//    "drives": [{"path": PATH, "readonly": BOOL}, ...], "rng": BOOL}
 // Every field is optional here (flags may supply them); unknown fields are errors naming them.
 [[nodiscard]] Result<VmConfig> ParseConfigJson(std::string_view json, VmConfig defaults = {});
 

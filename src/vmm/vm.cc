@@ -30,6 +30,9 @@
 #include "vmm/devices/panic_detector.h"
 #include "vmm/devices/rtc.h"
 #include "vmm/devices/serial.h"
+#include "vmm/devices/virtio/block.h"
+#include "vmm/devices/virtio/mmio.h"
+#include "vmm/devices/virtio/rng.h"
 #include "vmm/kvm/kvm_system.h"
 #include "vmm/kvm/vcpu_fd.h"
 #include "vmm/kvm/vm_fd.h"
@@ -39,6 +42,8 @@ namespace hull::vmm {
 namespace {
 
 constexpr int kKickSignal = SIGUSR2;
+constexpr uint64_t kVirtioMmioBase = 0xd0000000;  // in the MMIO gap below 4 GiB
+constexpr uint32_t kFirstVirtioGsi = 5;
 
 void IgnoreKick(int) {}
 
@@ -76,6 +81,7 @@ struct Vm::State {
   std::vector<uint32_t> supported_msrs;
   std::unique_ptr<Console> console;
   std::unique_ptr<KvmIrqLine> serial_irq, keyboard_irq;
+  std::vector<std::unique_ptr<KvmIrqLine>> virtio_irqs;
   std::shared_ptr<devices::Serial> serial;
   std::shared_ptr<devices::I8042> i8042;
   devices::IoBus pio_bus, mmio_bus;
@@ -167,7 +173,6 @@ Result<std::unique_ptr<Vm>> Vm::Create(const VmConfig& config) {
   for (const memory::Region& r : s->memory->regions())
     TRY(vm.SetUserMemoryRegion(slot++, r.guest_address, r.size, r.host));
 
-  TRY(x86_64::acpi::WriteTables(*s->memory, {config.cpus, {}}));
   s->boot = TRY(x86_64::LoadBootSource(*s->memory, config.boot, {x86_64::acpi::kRsdpAddress}));
   s->supported_cpuid = TRY(s->kvm->SupportedCpuid());
   s->supported_msrs = TRY(s->kvm->MsrIndexList());
@@ -213,6 +218,24 @@ Result<std::unique_ptr<Vm>> Vm::Create(const VmConfig& config) {
                               log::Warning("guest reported a crash-loaded event (pvpanic)");
                           }),
                           "pvpanic"));
+  // virtio-mmio devices: one 4 KiB window each from kVirtioMmioBase, GSIs from 5.
+  std::vector<std::unique_ptr<virtio::VirtioDevice>> virtio_devices;
+  for (const DiskConfig& disk : config.disks)
+    virtio_devices.push_back(TRY(virtio::Block::Open(disk.path, disk.read_only)));
+  if (config.rng) virtio_devices.push_back(std::make_unique<virtio::Rng>());
+  x86_64::acpi::AcpiConfig acpi{config.cpus, {}};
+  for (size_t i = 0; i < virtio_devices.size(); ++i) {
+    uint64_t address = kVirtioMmioBase + i * virtio::MmioTransport::kWindowSize;
+    uint32_t gsi = kFirstVirtioGsi + static_cast<uint32_t>(i);
+    s->virtio_irqs.push_back(std::make_unique<KvmIrqLine>(vm, gsi));
+    auto transport = std::make_shared<virtio::MmioTransport>(std::move(virtio_devices[i]),
+                                                             *s->memory, *s->virtio_irqs.back());
+    TRY(s->mmio_bus.Register(address, virtio::MmioTransport::kWindowSize, transport,
+                             "virtio-mmio " + std::to_string(i)));
+    acpi.virtio_devices.push_back({address, virtio::MmioTransport::kWindowSize, gsi});
+  }
+  TRY(x86_64::acpi::WriteTables(*s->memory, acpi));
+
   TRY(s->pio_bus.Register(x86_64::acpi::kSleepControlPort, devices::AcpiSleepControl::kPortSpan,
                           std::make_shared<devices::AcpiSleepControl>([state](uint8_t type) {
                             if (type == x86_64::acpi::kS5SleepType)

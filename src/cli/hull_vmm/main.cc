@@ -6,6 +6,7 @@
 
 #include <cstdio>
 #include <string>
+#include <vector>
 
 #include "base/log.h"
 #include "linux/file.h"
@@ -26,7 +27,8 @@ int main(int argc, char** argv) {
   std::string config_path, kernel, initrd, cmdline, console = "stdio";
   uint32_t cpus = 1;
   uint64_t memory_mib = 128;
-  bool hugepages = false, verbose = false;
+  bool hugepages = false, verbose = false, rng = false;
+  std::vector<std::string> disks;
   app.add_option("--config", config_path, "JSON VM configuration; flags override its fields");
   auto* kernel_opt = app.add_option("--kernel", kernel, "kernel image (bzImage or ELF)");
   auto* initrd_opt = app.add_option("--initrd", initrd, "initial ramdisk");
@@ -36,6 +38,8 @@ int main(int argc, char** argv) {
   auto* console_opt =
       app.add_option("--console", console, "stdio, none, file:PATH or socket:PATH");
   auto* huge_opt = app.add_flag("--hugepages", hugepages, "back guest memory with huge pages");
+  auto* disk_opt = app.add_option("--disk", disks, "virtio-blk disk: PATH[,readonly] (repeatable)");
+  auto* rng_opt = app.add_flag("--rng", rng, "add a virtio-rng device");
   app.add_flag("-v,--verbose", verbose, "log debug messages");
   CLI11_PARSE(app, argc, argv);
 
@@ -56,6 +60,15 @@ int main(int argc, char** argv) {
   if (cpus_opt->count()) config.cpus = cpus;
   if (memory_opt->count()) config.memory_mib = memory_mib;
   if (huge_opt->count()) config.hugepages = hugepages;
+  if (rng_opt->count()) config.rng = rng;
+  if (disk_opt->count()) {
+    config.disks.clear();
+    for (const std::string& text : disks) {
+      auto disk = hull::vmm::ParseDisk(text);
+      if (!disk) return Die(disk.error());
+      config.disks.push_back(*disk);
+    }
+  }
   if (console_opt->count() || config_path.empty()) {
     auto parsed = hull::vmm::ParseConsole(console);
     if (!parsed) return Die(parsed.error());

@@ -74,5 +74,26 @@ TEST(VmmConfig, ConsoleForms) {
   EXPECT_FALSE(ParseConsole(""));
 }
 
+TEST(VmmConfig, DrivesAndRng) {
+  auto config = ParseConfigJson(R"({"drives": [{"path": "/a.img"}, {"path": "/b.img", "readonly": true}],
+                                    "rng": true})");
+  ASSERT_TRUE(config) << config.error().ToString();
+  ASSERT_EQ(config->disks.size(), 2u);
+  EXPECT_EQ(config->disks[1].path, "/b.img");
+  EXPECT_TRUE(config->disks[1].read_only);
+  EXPECT_TRUE(config->rng);
+  ExpectError(ParseConfigJson(R"({"drives": [{"path": "/a", "cache": "none"}]})"), "drives[0].cache: unknown field");
+  ExpectError(ParseConfigJson(R"({"drives": [{"readonly": true}]})"), "drives[0].path: required");
+  ExpectError(ParseConfigJson(R"({"drives": {}})"), "drives: expected array");
+  EXPECT_TRUE(ParseDisk("/x.img,readonly")->read_only);
+  EXPECT_FALSE(ParseDisk("/x.img")->read_only);
+  EXPECT_FALSE(ParseDisk("/x.img,rw"));
+  EXPECT_FALSE(ParseDisk(",readonly"));
+  VmConfig many;
+  many.boot.kernel_path = "/k";
+  many.disks.resize(kMaxVirtioDevices + 1, DiskConfig{"/d", false});
+  EXPECT_FALSE(ValidateConfig(many));
+}
+
 }  // namespace
 }  // namespace hull::vmm

@@ -1,0 +1,146 @@
+#include "vmm/devices/virtio/queue.h"
+
+#include <atomic>
+
+namespace hull::vmm::virtio {
+namespace {
+
+std::string Hex(uint64_t value) {
+  char text[24];
+  snprintf(text, sizeof(text), "%#llx", static_cast<unsigned long long>(value));
+  return text;
+}
+
+uint64_t DriverRingBytes(uint16_t size) { return 4 + 2 * uint64_t{size} + 2; }
+uint64_t DeviceRingBytes(uint16_t size) { return 4 + 8 * uint64_t{size} + 2; }
+
+}  // namespace
+
+uint64_t Chain::ReadableLength() const {
+  uint64_t total = 0;
+  for (const Buffer& b : readable) total += b.length;
+  return total;
+}
+
+uint64_t Chain::WritableLength() const {
+  uint64_t total = 0;
+  for (const Buffer& b : writable) total += b.length;
+  return total;
+}
+
+void Queue::Reset() {
+  size_ = max_size_;
+  ready_ = false;
+  descriptor_table_ = driver_ring_ = device_ring_ = 0;
+  next_avail_ = next_used_ = 0;
+}
+
+Result<void> Queue::Validate(const memory::GuestMemory& memory) const {
+  if (size_ == 0 || size_ > max_size_ || (size_ & (size_ - 1)) != 0)
+    return Fail("queue size " + std::to_string(size_) + " is not a power of two up to " + std::to_string(max_size_));
+  if (descriptor_table_ % 16 || driver_ring_ % 2 || device_ring_ % 4)
+    return Fail("queue areas are misaligned");
+  TRY_CTX(memory.Translate(descriptor_table_, uint64_t{size_} * sizeof(Descriptor)), "descriptor table");
+  TRY_CTX(memory.Translate(driver_ring_, DriverRingBytes(size_)), "driver ring");
+  TRY_CTX(memory.Translate(device_ring_, DeviceRingBytes(size_)), "device ring");
+  return {};
+}
+
+Result<std::optional<PoppedChain>> Queue::PopChain(const memory::GuestMemory& memory) {
+  // The driver publishes descriptors before the index; acquire after reading it.
+  uint16_t avail_index = TRY(memory.ReadObject<uint16_t>(driver_ring_ + 2));  // guest-controlled
+  std::atomic_thread_fence(std::memory_order_acquire);
+  uint16_t pending = static_cast<uint16_t>(avail_index - next_avail_);
+  if (pending == 0) return std::nullopt;
+  if (pending > size_) {
+    return Fail("driver ring index " + std::to_string(avail_index) + " is " + std::to_string(pending) +
+                " entries ahead, more than the queue size " + std::to_string(size_));
+  }
+  uint64_t slot = driver_ring_ + 4 + 2 * uint64_t{static_cast<uint16_t>(next_avail_ % size_)};
+  uint16_t head = TRY(memory.ReadObject<uint16_t>(slot));  // guest-controlled
+  ++next_avail_;
+  return PoppedChain{head, ReadChain(memory, head)};
+}
+
+Result<Chain> Queue::ReadChain(const memory::GuestMemory& memory, uint16_t head) const {
+  Chain chain;
+  chain.head = head;
+  uint16_t index = head;
+  for (uint32_t count = 0;; ++count) {
+    if (index >= size_) return Fail("descriptor index " + std::to_string(index) + " out of range");
+    if (count >= size_) return Fail("descriptor chain loops or is longer than the queue");
+    Descriptor d = TRY(memory.ReadObject<Descriptor>(descriptor_table_ + uint64_t{index} * 16));
+    if (d.flags & kDescriptorIndirect) return Fail("indirect descriptors were not negotiated");
+    if (d.length > 0 && !memory.Translate(d.address, d.length)) {
+      return Fail("descriptor " + std::to_string(index) + " buffer " + Hex(d.address) + "+" +
+                  Hex(d.length) + " is outside guest RAM");
+    }
+    Buffer buffer{d.address, d.length, (d.flags & kDescriptorWrite) != 0};
+    if (buffer.device_writable) {
+      chain.writable.push_back(buffer);
+    } else {
+      if (!chain.writable.empty()) return Fail("device-readable descriptor after a writable one");
+      chain.readable.push_back(buffer);
+    }
+    if (!(d.flags & kDescriptorNext)) break;
+    index = d.next;
+  }
+  return chain;
+}
+
+Result<void> Queue::AddUsed(const memory::GuestMemory& memory, uint16_t head, uint32_t written) {
+  uint64_t slot = device_ring_ + 4 + 8 * uint64_t{static_cast<uint16_t>(next_used_ % size_)};
+  struct {
+    uint32_t id;
+    uint32_t length;
+  } element{head, written};
+  TRY(memory.WriteObject(slot, element));
+  ++next_used_;
+  // The element must be visible before the index that publishes it.
+  std::atomic_thread_fence(std::memory_order_release);
+  return memory.WriteObject<uint16_t>(device_ring_ + 2, next_used_);
+}
+
+bool Queue::NeedsInterrupt(const memory::GuestMemory& memory) const {
+  std::atomic_thread_fence(std::memory_order_seq_cst);
+  auto flags = memory.ReadObject<uint16_t>(driver_ring_);
+  return !flags || !(*flags & kAvailNoInterrupt);
+}
+
+Result<void> ReadFromBuffers(const memory::GuestMemory& memory, const std::vector<Buffer>& buffers,
+                             uint64_t offset, std::span<uint8_t> out) {
+  size_t done = 0;
+  for (const Buffer& b : buffers) {
+    if (done == out.size()) break;
+    if (offset >= b.length) {
+      offset -= b.length;
+      continue;
+    }
+    size_t n = std::min<uint64_t>(b.length - offset, out.size() - done);
+    TRY(memory.Read(b.address + offset, out.subspan(done, n)));
+    done += n;
+    offset = 0;
+  }
+  if (done < out.size()) return Fail("buffers are shorter than the request needs");
+  return {};
+}
+
+Result<void> WriteToBuffers(const memory::GuestMemory& memory, const std::vector<Buffer>& buffers,
+                            uint64_t offset, std::span<const uint8_t> in) {
+  size_t done = 0;
+  for (const Buffer& b : buffers) {
+    if (done == in.size()) break;
+    if (offset >= b.length) {
+      offset -= b.length;
+      continue;
+    }
+    size_t n = std::min<uint64_t>(b.length - offset, in.size() - done);
+    TRY(memory.Write(b.address + offset, in.subspan(done, n)));
+    done += n;
+    offset = 0;
+  }
+  if (done < in.size()) return Fail("buffers are shorter than the response needs");
+  return {};
+}
+
+}  // namespace hull::vmm::virtio

@@ -1,0 +1,107 @@
+// Queue: the device side of one split virtqueue (virtio 1.x, "Split Virtqueues") in guest
+// memory: the descriptor table, the driver ("available") ring and the device ("used") ring.
+//
+// Everything read from the rings is guest-controlled. PopChain() validates a whole chain before
+// a device sees it: indices inside the table, no loops, no chain longer than the queue, every
+// buffer inside guest RAM, device-writable buffers only after device-readable ones. A bad chain
+// is returned as an error (the caller completes it with length 0 and logs), never a crash.
+//
+// Thread-safety: not thread-safe; the transport serialises access to a queue.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <span>
+#include <vector>
+
+#include "base/error.h"
+#include "vmm/memory/guest_memory.h"
+
+namespace hull::vmm::virtio {
+
+inline constexpr uint16_t kDescriptorNext = 1;
+inline constexpr uint16_t kDescriptorWrite = 2;
+inline constexpr uint16_t kDescriptorIndirect = 4;
+inline constexpr uint16_t kAvailNoInterrupt = 1;
+
+struct Descriptor {
+  uint64_t address;
+  uint32_t length;
+  uint16_t flags;
+  uint16_t next;
+};
+static_assert(sizeof(Descriptor) == 16);
+
+// One buffer of a validated chain.
+struct Buffer {
+  uint64_t address;
+  uint32_t length;
+  bool device_writable;
+};
+
+struct Chain {
+  uint16_t head;                 // the index to return in the used ring
+  std::vector<Buffer> readable;  // driver -> device, in order
+  std::vector<Buffer> writable;  // device -> driver, in order
+  uint64_t ReadableLength() const;
+  uint64_t WritableLength() const;
+};
+
+// Result of PopChain: the head index is known even when the chain is bad, so the caller can
+// complete it.
+struct PoppedChain {
+  uint16_t head;
+  Result<Chain> chain;
+};
+
+class Queue {
+ public:
+  static constexpr uint16_t kMaxSize = 256;
+
+  explicit Queue(uint16_t max_size = kMaxSize) : max_size_(max_size), size_(max_size) {}
+
+  // Driver-set configuration (through the transport).
+  uint16_t max_size() const { return max_size_; }
+  uint16_t size() const { return size_; }
+  void set_size(uint16_t size) { size_ = size; }
+  bool ready() const { return ready_; }
+  void set_ready(bool ready) { ready_ = ready; }
+  uint64_t& descriptor_table() { return descriptor_table_; }
+  uint64_t& driver_ring() { return driver_ring_; }
+  uint64_t& device_ring() { return device_ring_; }
+  void Reset();
+
+  // Checks the driver's configuration: size a power of two not above max, areas aligned and in RAM.
+  [[nodiscard]] Result<void> Validate(const memory::GuestMemory& memory) const;
+
+  // Takes the next available chain, if any. An error in the ring itself (not in one chain)
+  // is a Result error on the outer level.
+  [[nodiscard]] Result<std::optional<PoppedChain>> PopChain(const memory::GuestMemory& memory);
+  // Puts `head` in the used ring with `written` bytes written to its writable buffers.
+  [[nodiscard]] Result<void> AddUsed(const memory::GuestMemory& memory, uint16_t head,
+                                     uint32_t written);
+  // Whether the driver wants an interrupt for used buffers (VRING_AVAIL_F_NO_INTERRUPT clear).
+  bool NeedsInterrupt(const memory::GuestMemory& memory) const;
+
+ private:
+  [[nodiscard]] Result<Chain> ReadChain(const memory::GuestMemory& memory, uint16_t head) const;
+
+  uint16_t max_size_;
+  uint16_t size_;
+  bool ready_ = false;
+  uint64_t descriptor_table_ = 0;
+  uint64_t driver_ring_ = 0;
+  uint64_t device_ring_ = 0;
+  uint16_t next_avail_ = 0;  // the next driver ring slot to consume
+  uint16_t next_used_ = 0;   // the next device ring slot to fill
+};
+
+// Copies between guest buffers and host memory, across buffer boundaries.
+[[nodiscard]] Result<void> ReadFromBuffers(const memory::GuestMemory& memory,
+                                           const std::vector<Buffer>& buffers, uint64_t offset,
+                                           std::span<uint8_t> out);
+[[nodiscard]] Result<void> WriteToBuffers(const memory::GuestMemory& memory,
+                                          const std::vector<Buffer>& buffers, uint64_t offset,
+                                          std::span<const uint8_t> in);
+
+}  // namespace hull::vmm::virtio
