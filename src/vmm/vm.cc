@@ -68,6 +68,37 @@ std::string Hex(uint64_t value) {
   return text;
 }
 
+// An edge-triggered interrupt through KVM_IRQFD: a write to the eventfd raises the GSI inside
+// KVM, without an ioctl from the device's thread. Only rising edges matter (SetLevel(false)
+// does nothing), which matches virtio-mmio's edge-described interrupt.
+class KvmIrqFd : public devices::Interrupt {
+ public:
+  static Result<std::unique_ptr<KvmIrqFd>> Create(kvm::VmFd& vm, uint32_t gsi) {
+    int fd = ::eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+    if (fd < 0) return FailErrno("eventfd for irqfd");
+    std::unique_ptr<KvmIrqFd> irq(new KvmIrqFd(linux::UniqueFd(fd)));
+    TRY_CTX(vm.RegisterIrqFd(fd, gsi), "GSI " + std::to_string(gsi));
+    return irq;
+  }
+  void SetLevel(bool high) override {
+    if (!high) return;
+    uint64_t one = 1;
+    (void)!::write(fd_.get(), &one, sizeof(one));
+  }
+
+ private:
+  explicit KvmIrqFd(linux::UniqueFd fd) : fd_(std::move(fd)) {}
+  linux::UniqueFd fd_;
+};
+
+// A queue notification KVM turns into an eventfd signal (KVM_IOEVENTFD on QueueNotify with the
+// queue index as datamatch); the event loop then processes the queue.
+struct IoEventBinding {
+  linux::UniqueFd fd;
+  std::shared_ptr<virtio::MmioTransport> transport;
+  uint32_t queue;
+};
+
 }  // namespace
 
 struct Vm::State {
@@ -81,7 +112,8 @@ struct Vm::State {
   std::vector<uint32_t> supported_msrs;
   std::unique_ptr<Console> console;
   std::unique_ptr<KvmIrqLine> serial_irq, keyboard_irq;
-  std::vector<std::unique_ptr<KvmIrqLine>> virtio_irqs;
+  std::vector<std::unique_ptr<devices::Interrupt>> virtio_irqs;
+  std::vector<IoEventBinding> io_events;  // polled by the event loop
   std::shared_ptr<devices::Serial> serial;
   std::shared_ptr<devices::I8042> i8042;
   devices::IoBus pio_bus, mmio_bus;
@@ -227,11 +259,18 @@ Result<std::unique_ptr<Vm>> Vm::Create(const VmConfig& config) {
   for (size_t i = 0; i < virtio_devices.size(); ++i) {
     uint64_t address = kVirtioMmioBase + i * virtio::MmioTransport::kWindowSize;
     uint32_t gsi = kFirstVirtioGsi + static_cast<uint32_t>(i);
-    s->virtio_irqs.push_back(std::make_unique<KvmIrqLine>(vm, gsi));
+    s->virtio_irqs.push_back(TRY(KvmIrqFd::Create(vm, gsi)));
     auto transport = std::make_shared<virtio::MmioTransport>(std::move(virtio_devices[i]),
                                                              *s->memory, *s->virtio_irqs.back());
     TRY(s->mmio_bus.Register(address, virtio::MmioTransport::kWindowSize, transport,
                              "virtio-mmio " + std::to_string(i)));
+    for (uint32_t queue = 0; queue < transport->queue_count(); ++queue) {
+      int fd = ::eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+      if (fd < 0) return FailErrno("eventfd for ioeventfd");
+      linux::UniqueFd event(fd);
+      TRY(vm.RegisterIoEvent(fd, address + virtio::MmioTransport::kQueueNotify, 4, queue));
+      s->io_events.push_back({std::move(event), transport, queue});
+    }
     acpi.virtio_devices.push_back({address, virtio::MmioTransport::kWindowSize, gsi});
   }
   TRY(x86_64::acpi::WriteTables(*s->memory, acpi));
@@ -356,6 +395,8 @@ Result<VmOutcome> Vm::Run() {
 
   while (!s.stopping.load()) {
     std::vector<pollfd> fds = {{signal_fd, POLLIN, 0}, {s.stop_event.get(), POLLIN, 0}};
+    for (const IoEventBinding& event : s.io_events) fds.push_back({event.fd.get(), POLLIN, 0});
+    size_t console_start = fds.size();
     for (int fd : s.console->PollFds()) fds.push_back({fd, POLLIN, 0});
     int n = ::poll(fds.data(), fds.size(), -1);
     if (n < 0 && errno != EINTR) return FailErrno("poll");
@@ -366,7 +407,13 @@ Result<VmOutcome> Vm::Run() {
         s.Stop(StopReason::kSignal, 0, std::string("stopped by ") + strsignal(info.ssi_signo));
       }
     }
-    for (size_t i = 2; i < fds.size(); ++i) {
+    for (size_t i = 2; i < console_start; ++i) {
+      if (fds[i].revents == 0) continue;
+      IoEventBinding& event = s.io_events[i - 2];
+      uint64_t count;
+      if (::read(event.fd.get(), &count, sizeof(count)) == sizeof(count)) event.transport->Notify(event.queue);
+    }
+    for (size_t i = console_start; i < fds.size(); ++i) {
       if (fds[i].revents == 0) continue;
       std::vector<uint8_t> input = s.console->HandleReadable(fds[i].fd);
       if (!input.empty()) s.serial->QueueInput(input);

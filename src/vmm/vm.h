@@ -3,7 +3,8 @@
 // per vCPU. Run() blocks until the guest resets, shuts down or triple-faults, the debug-exit
 // port is written, a fatal vCPU error happens, or SIGTERM/SIGINT arrives.
 //
-// Threads: the caller's thread runs the event loop (signals, console input); each vCPU runs on
+// Threads: the caller's thread runs the event loop (signals, console input, and virtio queue
+// notifications that KVM delivers through ioeventfds); each vCPU runs on
 // its own thread, created, configured and run there. Run() blocks SIGTERM and SIGINT in the
 // calling thread (they are read from a signalfd) and uses SIGUSR2 to kick vCPU threads out of
 // KVM_RUN; call it from the process's main thread before other threads exist.

@@ -54,21 +54,32 @@ Result<void> VmFd::SetIrqLine(uint32_t irq, bool level) {
   return Ioctl(KVM_IRQ_LINE, &line, "KVM_IRQ_LINE");
 }
 
-Result<void> VmFd::RegisterIoEvent(int event_fd, uint64_t address, uint32_t length, bool pio) {
+namespace {
+kvm_ioeventfd IoEvent(int event_fd, uint64_t address, uint32_t length,
+                      std::optional<uint64_t> datamatch, bool pio) {
   kvm_ioeventfd io{};
   io.addr = address;
   io.len = length;
   io.fd = event_fd;
   io.flags = pio ? KVM_IOEVENTFD_FLAG_PIO : 0;
+  if (datamatch) {
+    io.flags |= KVM_IOEVENTFD_FLAG_DATAMATCH;
+    io.datamatch = *datamatch;
+  }
+  return io;
+}
+}  // namespace
+
+Result<void> VmFd::RegisterIoEvent(int event_fd, uint64_t address, uint32_t length,
+                                   std::optional<uint64_t> datamatch, bool pio) {
+  kvm_ioeventfd io = IoEvent(event_fd, address, length, datamatch, pio);
   return Ioctl(KVM_IOEVENTFD, &io, "KVM_IOEVENTFD");
 }
 
-Result<void> VmFd::UnregisterIoEvent(int event_fd, uint64_t address, uint32_t length, bool pio) {
-  kvm_ioeventfd io{};
-  io.addr = address;
-  io.len = length;
-  io.fd = event_fd;
-  io.flags = KVM_IOEVENTFD_FLAG_DEASSIGN | (pio ? KVM_IOEVENTFD_FLAG_PIO : 0);
+Result<void> VmFd::UnregisterIoEvent(int event_fd, uint64_t address, uint32_t length,
+                                     std::optional<uint64_t> datamatch, bool pio) {
+  kvm_ioeventfd io = IoEvent(event_fd, address, length, datamatch, pio);
+  io.flags |= KVM_IOEVENTFD_FLAG_DEASSIGN;
   return Ioctl(KVM_IOEVENTFD, &io, "KVM_IOEVENTFD deassign");
 }
 

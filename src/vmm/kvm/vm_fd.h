@@ -8,6 +8,7 @@
 #include <linux/kvm.h>
 
 #include <cstdint>
+#include <optional>
 
 #include "base/error.h"
 #include "linux/unique_fd.h"
@@ -40,10 +41,13 @@ class VmFd {
   // KVM_IRQ_LINE: sets GSI `irq` to `level` on the in-kernel irqchip.
   [[nodiscard]] Result<void> SetIrqLine(uint32_t irq, bool level);
   // KVM_IOEVENTFD: KVM signals `event_fd` (owned by the caller) on a guest write of `length`
-  // bytes to `address` (MMIO, or a port when `pio`), instead of exiting to user space.
+  // bytes to `address` (MMIO, or a port when `pio`), instead of exiting to user space. With
+  // `datamatch`, only writes of that value do.
   [[nodiscard]] Result<void> RegisterIoEvent(int event_fd, uint64_t address, uint32_t length,
+                                             std::optional<uint64_t> datamatch = std::nullopt,
                                              bool pio = false);
   [[nodiscard]] Result<void> UnregisterIoEvent(int event_fd, uint64_t address, uint32_t length,
+                                               std::optional<uint64_t> datamatch = std::nullopt,
                                                bool pio = false);
   // KVM_IRQFD: a write to `event_fd` (owned by the caller) raises `gsi` edge-style.
   [[nodiscard]] Result<void> RegisterIrqFd(int event_fd, uint32_t gsi);

@@ -165,6 +165,17 @@ TEST_F(VmmKvm, LapicTimerInterruptIsDelivered) {
   EXPECT_EQ(o.status, 0) << o.stderr_text;
 }
 
+TEST_F(VmmKvm, VirtioRngServesAGuestDriverThroughIoeventfd) {
+  Outcome o = Run({"--kernel", Guest("virtio_rng"), "--memory", "16", "--rng", "--console", "none"});
+  EXPECT_EQ(o.status, 0) << "failed step " << o.status << ": " << o.stderr_text;
+}
+
+TEST_F(VmmKvm, MissingDiskIsAClearError) {
+  Outcome o = Run({"--kernel", Guest("debug_exit"), "--disk", dir_ + "/missing.img"});
+  EXPECT_EQ(o.status, 1);
+  EXPECT_NE(o.stderr_text.find(dir_ + "/missing.img"), std::string::npos) << o.stderr_text;
+}
+
 TEST_F(VmmKvm, ManyVcpusStartAndStop) {
   Outcome o = Run({"--kernel", Guest("debug_exit"), "--memory", "16", "--cpus", "32", "--console", "none"});
   EXPECT_EQ(o.status, 42) << o.stderr_text;

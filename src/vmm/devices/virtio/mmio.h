@@ -50,8 +50,10 @@ class MmioTransport : public devices::BusDevice {
   void Read(uint64_t offset, std::span<uint8_t> data) override;
   void Write(uint64_t offset, std::span<const uint8_t> data) override;
 
-  // For tests and device threads: process queue `index` as if notified.
+  // Processes queue `index` as if the driver had written it to QueueNotify (for ioeventfd
+  // notifications, which KVM delivers without an MMIO exit, and for tests).
   void Notify(uint32_t index);
+  size_t queue_count() const { return queues_.size(); }
   uint32_t status() const;
 
  private:
