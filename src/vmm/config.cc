@@ -2,6 +2,8 @@
 
 #include <nlohmann/json.hpp>
 
+#include "vmm/devices/virtio/net.h"
+
 namespace hull::vmm {
 
 Result<ConsoleConfig> ParseConsole(std::string_view text) {
@@ -36,6 +38,20 @@ Result<DiskConfig> ParseDisk(std::string_view text) {
   return disk;
 }
 
+Result<NetConfig> ParseNet(std::string_view text) {
+  NetConfig net;
+  while (!text.empty()) {
+    size_t comma = text.find(',');
+    std::string_view item = text.substr(0, comma);
+    text = comma == std::string_view::npos ? std::string_view() : text.substr(comma + 1);
+    if (item.starts_with("tap=")) net.tap = item.substr(4);
+    else if (item.starts_with("mac=")) net.mac = item.substr(4);
+    else return Fail("net " + Quote(item) + ": expected tap=NAME[,mac=MAC]");
+  }
+  if (net.tap.empty()) return Fail("net: tap=NAME is required");
+  return net;
+}
+
 Result<void> ValidateConfig(const VmConfig& config) {
   if (config.boot.kernel_path.empty()) return Fail("kernel: a kernel image path is required");
   if (config.cpus < 1 || config.cpus > kMaxVcpus) {
@@ -46,7 +62,11 @@ Result<void> ValidateConfig(const VmConfig& config) {
     return Fail("memory: " + std::to_string(config.memory_mib) + " MiB is out of range " +
                 std::to_string(kMinMemoryMib) + ".." + std::to_string(kMaxMemoryMib) + " MiB");
   }
-  if (config.disks.size() + (config.rng ? 1 : 0) > kMaxVirtioDevices)
+  for (const NetConfig& net : config.nets) {
+    if (net.tap.empty()) return Fail("network_interfaces: a tap name is required");
+    if (!net.mac.empty()) TRY_CTX(virtio::ParseMac(net.mac), "network interface " + Quote(net.tap));
+  }
+  if (config.disks.size() + config.nets.size() + (config.rng ? 1 : 0) > kMaxVirtioDevices)
     return Fail("too many virtio devices: at most " + std::to_string(kMaxVirtioDevices));
   for (const DiskConfig& disk : config.disks)
     if (disk.path.empty()) return Fail("drives: a drive needs a path");
@@ -96,7 +116,7 @@ Result<VmConfig> ParseConfigJson(std::string_view text, VmConfig config) {
   Json root = Json::parse(text, nullptr, /*allow_exceptions=*/false);
   if (root.is_discarded()) return Fail("invalid JSON");
   if (!root.is_object()) return Fail("expected a JSON object at the top level");
-  TRY(RejectUnknown(root, "", {"boot", "machine", "console", "drives", "rng"}));
+  TRY(RejectUnknown(root, "", {"boot", "machine", "console", "drives", "network_interfaces", "rng"}));
   if (root.contains("boot")) {
     const Json& boot = root["boot"];
     if (!boot.is_object()) return Fail("boot: expected object");
@@ -132,6 +152,25 @@ Result<VmConfig> ParseConfigJson(std::string_view text, VmConfig config) {
       disk.path = TRY(GetString(drive, "path", where));
       if (drive.contains("readonly")) disk.read_only = TRY(GetBool(drive, "readonly", where));
       config.disks.push_back(std::move(disk));
+    }
+  }
+  if (root.contains("network_interfaces")) {
+    const Json& nets = root["network_interfaces"];
+    if (!nets.is_array()) return Fail("network_interfaces: expected array");
+    config.nets.clear();
+    for (size_t i = 0; i < nets.size(); ++i) {
+      std::string where = "network_interfaces[" + std::to_string(i) + "].";
+      const Json& item = nets[i];
+      if (!item.is_object()) return Fail(where.substr(0, where.size() - 1) + ": expected object");
+      TRY(RejectUnknown(item, where, {"tap", "mac"}));
+      if (!item.contains("tap")) return Fail(where + "tap: required");
+      NetConfig net;
+      net.tap = TRY(GetString(item, "tap", where));
+      if (item.contains("mac")) {
+        net.mac = TRY(GetString(item, "mac", where));
+        TRY_CTX(virtio::ParseMac(net.mac), where + "mac");
+      }
+      config.nets.push_back(std::move(net));
     }
   }
   if (root.contains("rng")) config.rng = TRY(GetBool(root, "rng", ""));

@@ -32,6 +32,14 @@ struct DiskConfig {
 // Parses "PATH[,readonly]".
 [[nodiscard]] Result<DiskConfig> ParseDisk(std::string_view text);
 
+struct NetConfig {
+  std::string tap;  // interface name; created if it does not exist
+  std::string mac;  // "aa:bb:cc:dd:ee:ff"; empty: random, locally administered
+};
+
+// Parses "tap=NAME[,mac=MAC]".
+[[nodiscard]] Result<NetConfig> ParseNet(std::string_view text);
+
 // virtio-mmio devices get GSIs from 5 up to the IOAPIC's last pin, 23.
 inline constexpr size_t kMaxVirtioDevices = 19;
 
@@ -43,6 +51,7 @@ struct VmConfig {
   bool memfd = false;
   ConsoleConfig console;
   std::vector<DiskConfig> disks;
+  std::vector<NetConfig> nets;
   bool rng = false;
 };
 
@@ -53,7 +62,8 @@ struct VmConfig {
 //   {"boot": {"kernel": PATH, "initrd": PATH, "cmdline": STR},
 //    "machine": {"cpus": N, "memory_mib": N, "hugepages": BOOL, "memfd": BOOL},
 //    "console": "stdio" | "file:PATH" | "socket:PATH" | "none",
-//    "drives": [{"path": PATH, "readonly": BOOL}, ...], "rng": BOOL}
+//    "drives": [{"path": PATH, "readonly": BOOL}, ...],
+//    "network_interfaces": [{"tap": NAME, "mac": MAC}, ...], "rng": BOOL}
 // Every field is optional here (flags may supply them); unknown fields are errors naming them.
 [[nodiscard]] Result<VmConfig> ParseConfigJson(std::string_view json, VmConfig defaults = {});
 

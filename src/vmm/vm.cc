@@ -32,6 +32,7 @@
 #include "vmm/devices/serial.h"
 #include "vmm/devices/virtio/block.h"
 #include "vmm/devices/virtio/mmio.h"
+#include "vmm/devices/virtio/net.h"
 #include "vmm/devices/virtio/rng.h"
 #include "vmm/kvm/kvm_system.h"
 #include "vmm/kvm/vcpu_fd.h"
@@ -114,6 +115,7 @@ struct Vm::State {
   std::unique_ptr<KvmIrqLine> serial_irq, keyboard_irq;
   std::vector<std::unique_ptr<devices::Interrupt>> virtio_irqs;
   std::vector<IoEventBinding> io_events;  // polled by the event loop
+  std::vector<std::shared_ptr<virtio::MmioTransport>> transports;
   std::shared_ptr<devices::Serial> serial;
   std::shared_ptr<devices::I8042> i8042;
   devices::IoBus pio_bus, mmio_bus;
@@ -254,6 +256,10 @@ Result<std::unique_ptr<Vm>> Vm::Create(const VmConfig& config) {
   std::vector<std::unique_ptr<virtio::VirtioDevice>> virtio_devices;
   for (const DiskConfig& disk : config.disks)
     virtio_devices.push_back(TRY(virtio::Block::Open(disk.path, disk.read_only)));
+  for (const NetConfig& net : config.nets) {
+    virtio::MacAddress mac = net.mac.empty() ? virtio::RandomMac() : TRY(virtio::ParseMac(net.mac));
+    virtio_devices.push_back(TRY(virtio::Net::OpenTap(net.tap, mac)));
+  }
   if (config.rng) virtio_devices.push_back(std::make_unique<virtio::Rng>());
   x86_64::acpi::AcpiConfig acpi{config.cpus, {}};
   for (size_t i = 0; i < virtio_devices.size(); ++i) {
@@ -264,6 +270,7 @@ Result<std::unique_ptr<Vm>> Vm::Create(const VmConfig& config) {
                                                              *s->memory, *s->virtio_irqs.back());
     TRY(s->mmio_bus.Register(address, virtio::MmioTransport::kWindowSize, transport,
                              "virtio-mmio " + std::to_string(i)));
+    s->transports.push_back(transport);
     for (uint32_t queue = 0; queue < transport->queue_count(); ++queue) {
       int fd = ::eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
       if (fd < 0) return FailErrno("eventfd for ioeventfd");
@@ -396,6 +403,14 @@ Result<VmOutcome> Vm::Run() {
   while (!s.stopping.load()) {
     std::vector<pollfd> fds = {{signal_fd, POLLIN, 0}, {s.stop_event.get(), POLLIN, 0}};
     for (const IoEventBinding& event : s.io_events) fds.push_back({event.fd.get(), POLLIN, 0});
+    size_t device_start = fds.size();
+    std::vector<virtio::MmioTransport*> polling;
+    for (const auto& transport : s.transports) {
+      if (int fd = transport->PollFd(); fd >= 0) {
+        fds.push_back({fd, POLLIN, 0});
+        polling.push_back(transport.get());
+      }
+    }
     size_t console_start = fds.size();
     for (int fd : s.console->PollFds()) fds.push_back({fd, POLLIN, 0});
     int n = ::poll(fds.data(), fds.size(), -1);
@@ -407,7 +422,10 @@ Result<VmOutcome> Vm::Run() {
         s.Stop(StopReason::kSignal, 0, std::string("stopped by ") + strsignal(info.ssi_signo));
       }
     }
-    for (size_t i = 2; i < console_start; ++i) {
+    for (size_t i = device_start; i < console_start; ++i) {
+      if (fds[i].revents != 0) polling[i - device_start]->HandlePollReady();
+    }
+    for (size_t i = 2; i < device_start; ++i) {
       if (fds[i].revents == 0) continue;
       IoEventBinding& event = s.io_events[i - 2];
       uint64_t count;

@@ -28,7 +28,7 @@ int main(int argc, char** argv) {
   uint32_t cpus = 1;
   uint64_t memory_mib = 128;
   bool hugepages = false, verbose = false, rng = false;
-  std::vector<std::string> disks;
+  std::vector<std::string> disks, nets;
   app.add_option("--config", config_path, "JSON VM configuration; flags override its fields");
   auto* kernel_opt = app.add_option("--kernel", kernel, "kernel image (bzImage or ELF)");
   auto* initrd_opt = app.add_option("--initrd", initrd, "initial ramdisk");
@@ -39,6 +39,7 @@ int main(int argc, char** argv) {
       app.add_option("--console", console, "stdio, none, file:PATH or socket:PATH");
   auto* huge_opt = app.add_flag("--hugepages", hugepages, "back guest memory with huge pages");
   auto* disk_opt = app.add_option("--disk", disks, "virtio-blk disk: PATH[,readonly] (repeatable)");
+  auto* net_opt = app.add_option("--net", nets, "virtio-net on a tap: tap=NAME[,mac=MAC] (repeatable)");
   auto* rng_opt = app.add_flag("--rng", rng, "add a virtio-rng device");
   app.add_flag("-v,--verbose", verbose, "log debug messages");
   CLI11_PARSE(app, argc, argv);
@@ -61,6 +62,14 @@ int main(int argc, char** argv) {
   if (memory_opt->count()) config.memory_mib = memory_mib;
   if (huge_opt->count()) config.hugepages = hugepages;
   if (rng_opt->count()) config.rng = rng;
+  if (net_opt->count()) {
+    config.nets.clear();
+    for (const std::string& text : nets) {
+      auto net = hull::vmm::ParseNet(text);
+      if (!net) return Die(net.error());
+      config.nets.push_back(*net);
+    }
+  }
   if (disk_opt->count()) {
     config.disks.clear();
     for (const std::string& text : disks) {

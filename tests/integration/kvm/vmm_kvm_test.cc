@@ -176,6 +176,20 @@ TEST_F(VmmKvm, MissingDiskIsAClearError) {
   EXPECT_NE(o.stderr_text.find(dir_ + "/missing.img"), std::string::npos) << o.stderr_text;
 }
 
+TEST_F(VmmKvm, TapBackedNetworkDeviceStarts) {
+  int tun = ::open("/dev/net/tun", O_RDWR | O_CLOEXEC);
+  if (tun < 0) GTEST_SKIP() << "/dev/net/tun is not usable: " << strerror(errno);
+  ::close(tun);
+  std::string name = "hullvmm" + std::to_string(::getpid() % 100000);
+  Outcome o = Run({"--kernel", Guest("debug_exit"), "--memory", "16", "--console", "none",
+                   "--net", "tap=" + name + ",mac=06:00:00:00:00:01"});
+  EXPECT_EQ(o.status, 42) << o.stderr_text;
+  EXPECT_FALSE(hull::linux::Exists("/sys/class/net/" + name)) << "the tap goes away with hull-vmm";
+  Outcome bad = Run({"--kernel", Guest("debug_exit"), "--net", "tap=" + name + ",mac=01:00:00:00:00:00"});
+  EXPECT_EQ(bad.status, 1);
+  EXPECT_NE(bad.stderr_text.find("multicast"), std::string::npos) << bad.stderr_text;
+}
+
 TEST_F(VmmKvm, ManyVcpusStartAndStop) {
   Outcome o = Run({"--kernel", Guest("debug_exit"), "--memory", "16", "--cpus", "32", "--console", "none"});
   EXPECT_EQ(o.status, 42) << o.stderr_text;

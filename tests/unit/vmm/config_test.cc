@@ -95,5 +95,22 @@ TEST(VmmConfig, DrivesAndRng) {
   EXPECT_FALSE(ValidateConfig(many));
 }
 
+TEST(VmmConfig, NetworkInterfaces) {
+  auto config = ParseConfigJson(R"({"network_interfaces": [{"tap": "tap0", "mac": "06:00:00:00:00:01"}]})");
+  ASSERT_TRUE(config) << config.error().ToString();
+  ASSERT_EQ(config->nets.size(), 1u);
+  EXPECT_EQ(config->nets[0].tap, "tap0");
+  ExpectError(ParseConfigJson(R"({"network_interfaces": [{"tap": "t", "mac": "nope"}]})"),
+              "network_interfaces[0].mac");
+  ExpectError(ParseConfigJson(R"({"network_interfaces": [{"mac": "06:00:00:00:00:01"}]})"),
+              "network_interfaces[0].tap: required");
+  auto net = ParseNet("tap=hull0,mac=06:00:00:00:00:02");
+  ASSERT_TRUE(net);
+  EXPECT_EQ(net->tap, "hull0");
+  EXPECT_EQ(net->mac, "06:00:00:00:00:02");
+  EXPECT_FALSE(ParseNet("mac=06:00:00:00:00:02"));
+  EXPECT_FALSE(ParseNet("tap=x,speed=10"));
+}
+
 }  // namespace
 }  // namespace hull::vmm

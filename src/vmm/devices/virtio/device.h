@@ -34,6 +34,13 @@ class VirtioDevice {
   // transport then raises the used-buffer interrupt if the driver wants it).
   virtual bool ProcessQueue(const memory::GuestMemory& memory, Queue& queue, size_t index) = 0;
   virtual void Reset() {}
+
+  // A host fd the event loop should poll for readability on the device's behalf (it remains
+  // owned by the device), or -1. Asked again before every poll.
+  virtual int PollFd() const { return -1; }
+  // Called when PollFd() is readable, only while the driver has the device running; returns a
+  // bitmask of the queues it put used buffers in.
+  virtual uint32_t HandlePollReady(const memory::GuestMemory&, std::span<Queue>) { return 0; }
 };
 
 // Reads a little-endian config field image `bytes` at `offset` into `data`.

@@ -144,6 +144,24 @@ void MmioTransport::NotifyLocked(uint32_t index) {
   }
 }
 
+int MmioTransport::PollFd() const {
+  std::lock_guard lock(mutex_);
+  if (!(status_ & kStatusDriverOk) || (status_ & kStatusNeedsReset)) return -1;
+  return device_->PollFd();
+}
+
+void MmioTransport::HandlePollReady() {
+  std::lock_guard lock(mutex_);
+  if (!(status_ & kStatusDriverOk) || (status_ & kStatusNeedsReset)) return;
+  uint32_t used = device_->HandlePollReady(memory_, queues_);
+  for (size_t i = 0; i < queues_.size(); ++i) {
+    if ((used & (1u << i)) && queues_[i].NeedsInterrupt(memory_)) {
+      SetInterruptStatus(interrupt_status_ | kInterruptUsedBuffer);
+      break;
+    }
+  }
+}
+
 void MmioTransport::SetInterruptStatus(uint32_t status) {
   bool was = interrupt_status_ != 0, now = status != 0;
   interrupt_status_ = status;

@@ -54,6 +54,11 @@ class MmioTransport : public devices::BusDevice {
   // notifications, which KVM delivers without an MMIO exit, and for tests).
   void Notify(uint32_t index);
   size_t queue_count() const { return queues_.size(); }
+  // The device's host fd to poll (see VirtioDevice::PollFd), or -1 while the driver has not
+  // started the device.
+  int PollFd() const;
+  // Lets the device handle its readable PollFd(), raising the interrupt if it used buffers.
+  void HandlePollReady();
   uint32_t status() const;
 
  private:

@@ -1,0 +1,65 @@
+// Net: virtio network device (device type 1) on a tap interface (or, in tests, any fd that
+// carries one frame per read/write). Frames on the backend carry the 12-byte virtio-net header
+// (the tap is opened with IFF_VNET_HDR and TUNSETVNETHDRSZ 12 and no offloads), so headers pass
+// through unchanged. Queue 0 receives, queue 1 transmits.
+//
+// Received frames wait in one pending slot while the guest has posted no receive buffers; the
+// backend fd is then not polled until the driver adds buffers, so a full guest never makes the
+// VMM spin. A frame larger than the guest's buffers is dropped (and logged), not truncated.
+#pragma once
+
+#include <array>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "base/error.h"
+#include "linux/unique_fd.h"
+#include "vmm/devices/virtio/device.h"
+
+namespace hull::vmm::virtio {
+
+using MacAddress = std::array<uint8_t, 6>;
+
+// Parses "aa:bb:cc:dd:ee:ff".
+[[nodiscard]] Result<MacAddress> ParseMac(std::string_view text);
+// A random locally administered unicast address.
+MacAddress RandomMac();
+
+class Net : public VirtioDevice {
+ public:
+  static constexpr uint32_t kDeviceType = 1;
+  static constexpr uint64_t kFeatureMac = 1ULL << 5;
+  static constexpr uint64_t kFeatureStatus = 1ULL << 16;
+  static constexpr size_t kHeaderSize = 12;  // struct virtio_net_hdr_v1
+  static constexpr size_t kMaxFrame = 65550;  // header + largest frame a tap hands over
+  static constexpr size_t kReceiveQueue = 0, kTransmitQueue = 1;
+
+  // Takes ownership of `backend` (non-blocking).
+  Net(linux::UniqueFd backend, MacAddress mac) : backend_(std::move(backend)), mac_(mac) {}
+  // Opens (creating if needed) tap interface `name` for virtio-net headers; errors name it.
+  [[nodiscard]] static Result<std::unique_ptr<Net>> OpenTap(const std::string& name, MacAddress mac);
+
+  uint32_t DeviceType() const override { return kDeviceType; }
+  uint64_t Features() const override { return kFeatureMac | kFeatureStatus; }
+  size_t QueueCount() const override { return 2; }
+  void ReadConfig(uint64_t offset, std::span<uint8_t> data) const override;
+  bool ProcessQueue(const memory::GuestMemory& memory, Queue& queue, size_t index) override;
+  void Reset() override;
+  int PollFd() const override;
+  uint32_t HandlePollReady(const memory::GuestMemory& memory, std::span<Queue> queues) override;
+
+ private:
+  bool Transmit(const memory::GuestMemory& memory, Queue& queue);
+  // Delivers the pending frame and whatever else the backend has while buffers last.
+  bool Receive(const memory::GuestMemory& memory, Queue& queue);
+
+  linux::UniqueFd backend_;
+  MacAddress mac_;
+  std::vector<uint8_t> pending_;  // a received frame waiting for a guest buffer
+  bool waiting_for_buffers_ = false;
+  std::vector<uint8_t> scratch_ = std::vector<uint8_t>(kMaxFrame);
+};
+
+}  // namespace hull::vmm::virtio
