@@ -70,6 +70,8 @@ Result<void> ValidateConfig(const VmConfig& config) {
     return Fail("too many virtio devices: at most " + std::to_string(kMaxVirtioDevices));
   for (const DiskConfig& disk : config.disks)
     if (disk.path.empty()) return Fail("drives: a drive needs a path");
+  if (!config.acpi && config.disks.size() + config.nets.size() + (config.rng ? 1 : 0) > kMaxVirtioDevicesWithoutAcpi)
+    return Fail("without ACPI at most " + std::to_string(kMaxVirtioDevicesWithoutAcpi) + " virtio devices fit the legacy IRQs");
   if (config.hugepages && config.memory_mib % 2 != 0)
     return Fail("memory: must be a multiple of 2 MiB with huge pages");
   return {};
@@ -128,7 +130,7 @@ Result<VmConfig> ParseConfigJson(std::string_view text, VmConfig config) {
   if (root.contains("machine")) {
     const Json& machine = root["machine"];
     if (!machine.is_object()) return Fail("machine: expected object");
-    TRY(RejectUnknown(machine, "machine.", {"cpus", "memory_mib", "hugepages", "memfd"}));
+    TRY(RejectUnknown(machine, "machine.", {"cpus", "memory_mib", "hugepages", "memfd", "acpi"}));
     if (machine.contains("cpus")) {
       uint64_t cpus = TRY(GetUnsigned(machine, "cpus", "machine."));
       if (cpus > kMaxVcpus) return Fail("machine.cpus: " + std::to_string(cpus) + " is out of range 1.." + std::to_string(kMaxVcpus));
@@ -137,6 +139,7 @@ Result<VmConfig> ParseConfigJson(std::string_view text, VmConfig config) {
     if (machine.contains("memory_mib")) config.memory_mib = TRY(GetUnsigned(machine, "memory_mib", "machine."));
     if (machine.contains("hugepages")) config.hugepages = TRY(GetBool(machine, "hugepages", "machine."));
     if (machine.contains("memfd")) config.memfd = TRY(GetBool(machine, "memfd", "machine."));
+    if (machine.contains("acpi")) config.acpi = TRY(GetBool(machine, "acpi", "machine."));
   }
   if (root.contains("drives")) {
     const Json& drives = root["drives"];

@@ -42,6 +42,7 @@ struct NetConfig {
 
 // virtio-mmio devices get GSIs from 5 up to the IOAPIC's last pin, 23.
 inline constexpr size_t kMaxVirtioDevices = 19;
+inline constexpr size_t kMaxVirtioDevicesWithoutAcpi = 11;  // GSIs 5..15, on the legacy PIC
 
 struct VmConfig {
   x86_64::BootSource boot;
@@ -53,6 +54,9 @@ struct VmConfig {
   std::vector<DiskConfig> disks;
   std::vector<NetConfig> nets;
   bool rng = false;
+  // ACPI tables (needed by stock kernels for SMP and virtio discovery). Without them, virtio
+  // devices are announced on the command line and must use legacy IRQs (at most 15).
+  bool acpi = true;
 };
 
 // Checks ranges and required fields; errors name the setting.
@@ -60,7 +64,7 @@ struct VmConfig {
 
 // Parses a JSON config file's contents:
 //   {"boot": {"kernel": PATH, "initrd": PATH, "cmdline": STR},
-//    "machine": {"cpus": N, "memory_mib": N, "hugepages": BOOL, "memfd": BOOL},
+//    "machine": {"cpus": N, "memory_mib": N, "hugepages": BOOL, "memfd": BOOL, "acpi": BOOL},
 //    "console": "stdio" | "file:PATH" | "socket:PATH" | "none",
 //    "drives": [{"path": PATH, "readonly": BOOL}, ...],
 //    "network_interfaces": [{"tap": NAME, "mac": MAC}, ...], "rng": BOOL}

@@ -207,7 +207,6 @@ Result<std::unique_ptr<Vm>> Vm::Create(const VmConfig& config) {
   for (const memory::Region& r : s->memory->regions())
     TRY(vm.SetUserMemoryRegion(slot++, r.guest_address, r.size, r.host));
 
-  s->boot = TRY(x86_64::LoadBootSource(*s->memory, config.boot, {x86_64::acpi::kRsdpAddress}));
   s->supported_cpuid = TRY(s->kvm->SupportedCpuid());
   s->supported_msrs = TRY(s->kvm->MsrIndexList());
   int max_vcpus = s->kvm->CheckExtension(KVM_CAP_MAX_VCPUS);
@@ -280,7 +279,22 @@ Result<std::unique_ptr<Vm>> Vm::Create(const VmConfig& config) {
     }
     acpi.virtio_devices.push_back({address, virtio::MmioTransport::kWindowSize, gsi});
   }
-  TRY(x86_64::acpi::WriteTables(*s->memory, acpi));
+  // Kernels find the virtio devices through the DSDT, or without ACPI through the command line
+  // (virtio_mmio.device=SIZE@BASE:IRQ, for kernels with VIRTIO_MMIO_CMDLINE_DEVICES).
+  x86_64::BootSource boot = config.boot;
+  x86_64::BootOptions boot_options;
+  if (config.acpi) {
+    TRY(x86_64::acpi::WriteTables(*s->memory, acpi));
+    boot_options.acpi_rsdp = x86_64::acpi::kRsdpAddress;
+  } else {
+    for (const auto& device : acpi.virtio_devices) {
+      char item[80];
+      snprintf(item, sizeof(item), " virtio_mmio.device=4K@%#llx:%u",
+               static_cast<unsigned long long>(device.address), device.irq);
+      boot.cmdline += item;
+    }
+  }
+  s->boot = TRY(x86_64::LoadBootSource(*s->memory, boot, boot_options));
 
   TRY(s->pio_bus.Register(x86_64::acpi::kSleepControlPort, devices::AcpiSleepControl::kPortSpan,
                           std::make_shared<devices::AcpiSleepControl>([state](uint8_t type) {

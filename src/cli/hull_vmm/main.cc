@@ -27,7 +27,7 @@ int main(int argc, char** argv) {
   std::string config_path, kernel, initrd, cmdline, console = "stdio";
   uint32_t cpus = 1;
   uint64_t memory_mib = 128;
-  bool hugepages = false, verbose = false, rng = false;
+  bool hugepages = false, verbose = false, rng = false, no_acpi = false;
   std::vector<std::string> disks, nets;
   app.add_option("--config", config_path, "JSON VM configuration; flags override its fields");
   auto* kernel_opt = app.add_option("--kernel", kernel, "kernel image (bzImage or ELF)");
@@ -41,6 +41,8 @@ int main(int argc, char** argv) {
   auto* disk_opt = app.add_option("--disk", disks, "virtio-blk disk: PATH[,readonly] (repeatable)");
   auto* net_opt = app.add_option("--net", nets, "virtio-net on a tap: tap=NAME[,mac=MAC] (repeatable)");
   auto* rng_opt = app.add_flag("--rng", rng, "add a virtio-rng device");
+  auto* no_acpi_opt = app.add_flag("--no-acpi", no_acpi,
+                                   "no ACPI tables; announce virtio devices on the command line");
   app.add_flag("-v,--verbose", verbose, "log debug messages");
   CLI11_PARSE(app, argc, argv);
 
@@ -62,6 +64,7 @@ int main(int argc, char** argv) {
   if (memory_opt->count()) config.memory_mib = memory_mib;
   if (huge_opt->count()) config.hugepages = hugepages;
   if (rng_opt->count()) config.rng = rng;
+  if (no_acpi_opt->count()) config.acpi = !no_acpi;
   if (net_opt->count()) {
     config.nets.clear();
     for (const std::string& text : nets) {

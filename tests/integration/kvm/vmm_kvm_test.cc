@@ -190,6 +190,14 @@ TEST_F(VmmKvm, TapBackedNetworkDeviceStarts) {
   EXPECT_NE(bad.stderr_text.find("multicast"), std::string::npos) << bad.stderr_text;
 }
 
+TEST_F(VmmKvm, WithoutAcpiVirtioDevicesAreOnTheCommandLine) {
+  std::string console = dir_ + "/console.txt";
+  Outcome o = Run({"--kernel", Guest("long_mode"), "--memory", "16", "--no-acpi", "--rng",
+                   "--cmdline", "hull", "--console", "file:" + console});
+  EXPECT_EQ(o.status, 0) << o.stderr_text;
+  EXPECT_EQ(hull::linux::ReadFile(console).value_or(""), "hull virtio_mmio.device=4K@0xd0000000:5\n");
+}
+
 TEST_F(VmmKvm, ManyVcpusStartAndStop) {
   Outcome o = Run({"--kernel", Guest("debug_exit"), "--memory", "16", "--cpus", "32", "--console", "none"});
   EXPECT_EQ(o.status, 42) << o.stderr_text;

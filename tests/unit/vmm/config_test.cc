@@ -112,5 +112,15 @@ TEST(VmmConfig, NetworkInterfaces) {
   EXPECT_FALSE(ParseNet("tap=x,speed=10"));
 }
 
+TEST(VmmConfig, WithoutAcpiOnlyLegacyIrqsAreAvailable) {
+  auto config = ParseConfigJson(R"({"boot": {"kernel": "/k"}, "machine": {"acpi": false}})");
+  ASSERT_TRUE(config);
+  EXPECT_FALSE(config->acpi);
+  config->disks.resize(kMaxVirtioDevicesWithoutAcpi, DiskConfig{"/d", false});
+  EXPECT_TRUE(ValidateConfig(*config));
+  config->rng = true;
+  EXPECT_FALSE(ValidateConfig(*config));
+}
+
 }  // namespace
 }  // namespace hull::vmm
