@@ -3,6 +3,7 @@
 #include <nlohmann/json.hpp>
 
 #include "vmm/devices/virtio/net.h"
+#include "vmm/seccomp_filter.h"
 
 namespace hull::vmm {
 
@@ -72,6 +73,7 @@ Result<void> ValidateConfig(const VmConfig& config) {
     if (disk.path.empty()) return Fail("drives: a drive needs a path");
   if (!config.acpi && config.disks.size() + config.nets.size() + (config.rng ? 1 : 0) > kMaxVirtioDevicesWithoutAcpi)
     return Fail("without ACPI at most " + std::to_string(kMaxVirtioDevicesWithoutAcpi) + " virtio devices fit the legacy IRQs");
+  TRY(ParseSeccompMode(config.seccomp));
   if (config.hugepages && config.memory_mib % 2 != 0)
     return Fail("memory: must be a multiple of 2 MiB with huge pages");
   return {};

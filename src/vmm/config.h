@@ -57,6 +57,9 @@ struct VmConfig {
   // ACPI tables (needed by stock kernels for SMP and virtio discovery). Without them, virtio
   // devices are announced on the command line and must use legacy IRQs (at most 15).
   bool acpi = true;
+  // The seccomp allow-list over all VMM threads once the VM runs: "on" (kill on violation),
+  // "log" (allow and log), "off".
+  std::string seccomp = "on";
 };
 
 // Checks ranges and required fields; errors name the setting.

@@ -38,6 +38,7 @@
 #include "vmm/kvm/vcpu_fd.h"
 #include "vmm/kvm/vm_fd.h"
 #include "vmm/memory/guest_memory.h"
+#include "vmm/seccomp_filter.h"
 
 namespace hull::vmm {
 namespace {
@@ -400,6 +401,9 @@ Result<VmOutcome> Vm::Run() {
   int signal_fd = ::signalfd(-1, &stop_signals, SFD_CLOEXEC | SFD_NONBLOCK);
   if (signal_fd < 0) return FailErrno("signalfd");
   linux::UniqueFd signals(signal_fd);
+
+  // From here on every VMM thread runs under the allow-list.
+  TRY(InstallSeccompFilter(TRY(ParseSeccompMode(s.config.seccomp))));
 
   for (uint32_t id = 0; id < s.config.cpus; ++id) {
     auto slot = std::make_unique<State::VcpuSlot>();

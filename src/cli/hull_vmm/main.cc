@@ -24,7 +24,7 @@ int Die(const hull::Error& error) {
 
 int main(int argc, char** argv) {
   CLI::App app{"hull-vmm: a KVM microVM monitor"};
-  std::string config_path, kernel, initrd, cmdline, console = "stdio";
+  std::string config_path, kernel, initrd, cmdline, console = "stdio", seccomp = "on";
   uint32_t cpus = 1;
   uint64_t memory_mib = 128;
   bool hugepages = false, verbose = false, rng = false, no_acpi = false;
@@ -43,6 +43,8 @@ int main(int argc, char** argv) {
   auto* rng_opt = app.add_flag("--rng", rng, "add a virtio-rng device");
   auto* no_acpi_opt = app.add_flag("--no-acpi", no_acpi,
                                    "no ACPI tables; announce virtio devices on the command line");
+  auto* seccomp_opt = app.add_option("--seccomp", seccomp,
+                                     "system call allow-list once the VM runs: on, log or off");
   app.add_flag("-v,--verbose", verbose, "log debug messages");
   CLI11_PARSE(app, argc, argv);
 
@@ -65,6 +67,7 @@ int main(int argc, char** argv) {
   if (huge_opt->count()) config.hugepages = hugepages;
   if (rng_opt->count()) config.rng = rng;
   if (no_acpi_opt->count()) config.acpi = !no_acpi;
+  if (seccomp_opt->count()) config.seccomp = seccomp;
   if (net_opt->count()) {
     config.nets.clear();
     for (const std::string& text : nets) {

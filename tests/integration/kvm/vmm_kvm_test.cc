@@ -219,6 +219,24 @@ TEST_F(VmmKvm, GuestPanicIsReported) {
       << o.stderr_text;
 }
 
+TEST_F(VmmKvm, RunningVmIsUnderSeccomp) {
+  pid_t pid = Start({"--kernel", Guest("spin"), "--memory", "16", "--cpus", "2", "--console", "none"});
+  std::string status;
+  for (int i = 0; i < 100; ++i) {
+    status = hull::linux::ReadFile("/proc/" + std::to_string(pid) + "/status").value_or("");
+    if (status.find("Seccomp:\t2") != std::string::npos) break;
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+  EXPECT_NE(status.find("Seccomp:\t2"), std::string::npos) << "filter mode expected";
+  ::kill(pid, SIGTERM);
+  Outcome o = Wait(pid, std::chrono::seconds(10));
+  EXPECT_EQ(o.status, 0) << "stopping must not trip the filter: " << o.stderr_text;
+
+  Outcome bad = Run({"--kernel", Guest("debug_exit"), "--seccomp", "maybe"});
+  EXPECT_EQ(bad.status, 1);
+  EXPECT_NE(bad.stderr_text.find("seccomp \"maybe\""), std::string::npos) << bad.stderr_text;
+}
+
 TEST_F(VmmKvm, BadInputIsAClearErrorNotACrash) {
   Outcome missing = Run({"--kernel", dir_ + "/nope"});
   EXPECT_EQ(missing.status, 1);

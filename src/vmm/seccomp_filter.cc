@@ -1,0 +1,71 @@
+#include "vmm/seccomp_filter.h"
+
+#include <fcntl.h>
+#include <linux/if_tun.h>
+#include <linux/kvm.h>
+#include <seccomp.h>
+#include <sys/ioctl.h>
+
+#include <memory>
+
+#include "vmm/kvm/ioctls.h"
+
+namespace hull::vmm {
+
+Result<SeccompMode> ParseSeccompMode(std::string_view text) {
+  if (text == "off") return SeccompMode::kOff;
+  if (text == "log") return SeccompMode::kLog;
+  if (text == "kill" || text == "on") return SeccompMode::kKill;
+  return Fail("seccomp " + Quote(text) + ": expected on, off or log");
+}
+
+Result<void> InstallSeccompFilter(SeccompMode mode) {
+  if (mode == SeccompMode::kOff) return {};
+  uint32_t default_action = mode == SeccompMode::kLog ? SCMP_ACT_LOG : SCMP_ACT_KILL_PROCESS;
+  std::unique_ptr<void, void (*)(scmp_filter_ctx)> ctx(seccomp_init(default_action), seccomp_release);
+  if (!ctx) return Fail("seccomp_init failed");
+
+  // Threads, memory, signals, time: what glibc and libstdc++ need on these paths.
+  const int kSyscalls[] = {
+      SCMP_SYS(read), SCMP_SYS(write), SCMP_SYS(readv), SCMP_SYS(writev), SCMP_SYS(pread64),
+      SCMP_SYS(pwrite64), SCMP_SYS(close), SCMP_SYS(poll), SCMP_SYS(ppoll), SCMP_SYS(futex),
+      SCMP_SYS(mmap), SCMP_SYS(munmap), SCMP_SYS(mprotect), SCMP_SYS(madvise), SCMP_SYS(brk),
+      SCMP_SYS(mremap), SCMP_SYS(clone), SCMP_SYS(clone3), SCMP_SYS(set_robust_list),
+      SCMP_SYS(rseq), SCMP_SYS(rt_sigprocmask), SCMP_SYS(rt_sigreturn), SCMP_SYS(sigaltstack),
+      SCMP_SYS(rt_sigaction),  // glibc installs its SIGSETXID handler with the first thread
+      SCMP_SYS(tgkill), SCMP_SYS(gettid), SCMP_SYS(getpid), SCMP_SYS(exit), SCMP_SYS(exit_group),
+      SCMP_SYS(clock_gettime), SCMP_SYS(clock_nanosleep), SCMP_SYS(nanosleep), SCMP_SYS(sched_yield),
+      SCMP_SYS(sched_getaffinity), SCMP_SYS(getrandom), SCMP_SYS(fdatasync), SCMP_SYS(fsync),
+      SCMP_SYS(fallocate), SCMP_SYS(lseek), SCMP_SYS(fstat), SCMP_SYS(newfstatat),
+      SCMP_SYS(accept4), SCMP_SYS(sendto), SCMP_SYS(recvfrom), SCMP_SYS(unlink),
+      SCMP_SYS(restart_syscall),
+  };
+  for (int syscall : kSyscalls) {
+    if (seccomp_rule_add(ctx.get(), SCMP_ACT_ALLOW, syscall, 0) < 0)
+      return Fail("seccomp: cannot allow system call " + std::to_string(syscall));
+  }
+  // glibc opens a few /proc files read-only (malloc checks overcommit_memory when it adds an
+  // arena for a new thread): allow opening for reading only, never creating or writing.
+  if (seccomp_rule_add(ctx.get(), SCMP_ACT_ALLOW, SCMP_SYS(openat), 1,
+                       SCMP_A2(SCMP_CMP_MASKED_EQ, O_ACCMODE | O_CREAT | O_TRUNC, O_RDONLY)) < 0) {
+    return Fail("seccomp: cannot allow read-only openat");
+  }
+  // ioctl: the vCPU and VM requests used after start-up, and nothing else.
+  const unsigned long kIoctls[] = {
+      KVM_CREATE_VCPU, KVM_RUN, KVM_GET_REGS, KVM_SET_REGS, KVM_GET_SREGS, KVM_SET_SREGS,
+      KVM_GET_FPU, KVM_SET_FPU, KVM_GET_LAPIC, KVM_SET_LAPIC, KVM_GET_TSC_KHZ, KVM_SET_MP_STATE,
+      KVM_IRQ_LINE, KVM_CHECK_EXTENSION, KVM_GET_VCPU_MMAP_SIZE, kvm::ioctls::kSetCpuid2,
+      kvm::ioctls::kSetMsrs, kvm::ioctls::kGetMsrs, TUNSETIFF,
+  };
+  for (unsigned long request : kIoctls) {
+    if (seccomp_rule_add(ctx.get(), SCMP_ACT_ALLOW, SCMP_SYS(ioctl), 1,
+                         SCMP_A1(SCMP_CMP_EQ, static_cast<scmp_datum_t>(request))) < 0) {
+      return Fail("seccomp: cannot allow ioctl " + std::to_string(request));
+    }
+  }
+  int rc = seccomp_load(ctx.get());
+  if (rc < 0) return Fail(-rc, "seccomp_load");
+  return {};
+}
+
+}  // namespace hull::vmm
