@@ -102,7 +102,7 @@ Result<std::vector<std::string>> StateStore::List() const {
   }
   while (dirent* e = ::readdir(dir)) {
     std::string name = e->d_name;
-    if (name == "." || name == "..") continue;
+    if (name == "." || name == ".." || name[0] == '@') continue;  // '@': runtime's own data
     if (e->d_type == DT_DIR || e->d_type == DT_UNKNOWN) ids.push_back(name);
   }
   ::closedir(dir);

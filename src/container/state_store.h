@@ -46,6 +46,9 @@ class StateStore {
   const std::string& root() const { return root_; }
   std::string Dir(const std::string& id) const { return root_ + "/" + id; }
   std::string FifoPath(const std::string& id) const { return Dir(id) + "/exec.fifo"; }
+  // Compiled seccomp programs, shared by all containers (not a container: its name has a
+  // character container ids cannot have).
+  std::string SeccompCacheDir() const { return root_ + "/@seccomp-cache"; }
 
   // Creates ROOT/ID; fails with EEXIST and a clear message when the id is taken.
   [[nodiscard]] Result<void> CreateDir(const std::string& id) const;
@@ -66,6 +69,8 @@ class ContainerLock {
  public:
   [[nodiscard]] static Result<ContainerLock> Acquire(const StateStore& store,
                                                      const std::string& id);
+  // A child forked while the lock is held shares it until it closes this fd.
+  int fd() const { return fd_.get(); }
 
  private:
   explicit ContainerLock(linux::UniqueFd fd) : fd_(std::move(fd)) {}

@@ -1,7 +1,6 @@
 #include "vmm/seccomp_filter.h"
 
 #include <fcntl.h>
-#include <linux/if_tun.h>
 #include <linux/kvm.h>
 #include <seccomp.h>
 #include <sys/ioctl.h>
@@ -50,12 +49,12 @@ Result<void> InstallSeccompFilter(SeccompMode mode) {
                        SCMP_A2(SCMP_CMP_MASKED_EQ, O_ACCMODE | O_CREAT | O_TRUNC, O_RDONLY)) < 0) {
     return Fail("seccomp: cannot allow read-only openat");
   }
-  // ioctl: the vCPU and VM requests used after start-up, and nothing else.
+  // ioctl: the requests vCPU threads make to create, configure and run their vCPU, and the
+  // IRQ line; the VM, memory and devices (taps included) are all set up before the filter.
   const unsigned long kIoctls[] = {
       KVM_CREATE_VCPU, KVM_RUN, KVM_GET_REGS, KVM_SET_REGS, KVM_GET_SREGS, KVM_SET_SREGS,
-      KVM_GET_FPU, KVM_SET_FPU, KVM_GET_LAPIC, KVM_SET_LAPIC, KVM_GET_TSC_KHZ, KVM_SET_MP_STATE,
-      KVM_IRQ_LINE, KVM_CHECK_EXTENSION, KVM_GET_VCPU_MMAP_SIZE, kvm::ioctls::kSetCpuid2,
-      kvm::ioctls::kSetMsrs, kvm::ioctls::kGetMsrs, TUNSETIFF,
+      KVM_GET_FPU, KVM_SET_FPU, KVM_GET_LAPIC, KVM_SET_LAPIC, KVM_GET_TSC_KHZ, KVM_IRQ_LINE,
+      kvm::ioctls::kSetCpuid2, kvm::ioctls::kSetMsrs,
   };
   for (unsigned long request : kIoctls) {
     if (seccomp_rule_add(ctx.get(), SCMP_ACT_ALLOW, SCMP_SYS(ioctl), 1,

@@ -1,6 +1,5 @@
 // The seccomp allow-list for hull-vmm once the VM is built: the system calls the vCPU threads,
-// the device models and the event loop make, with ioctl limited to the KVM and tap requests
-// they use. Everything else kills the process (or, in kLog mode, is allowed and logged by the
+// the device models and the event loop make, with ioctl limited to the KVM requests they use. Everything else kills the process (or, in kLog mode, is allowed and logged by the
 // kernel, for finding what a new code path needs).
 //
 // Installed by Vm::Run() on the calling thread before it starts the vCPU threads, which inherit

@@ -1,0 +1,181 @@
+// exec: a new process in the namespaces and cgroup of a running container.
+#include <fcntl.h>
+#include <linux/sched.h>
+#include <poll.h>
+#include <sched.h>
+#include <signal.h>
+#include <sys/prctl.h>
+#include <sys/signalfd.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "base/log.h"
+#include "container/container.h"
+#include "container/init.h"
+#include "container/launch.h"
+#include "linux/file.h"
+#include "linux/process.h"
+#include "linux/syscalls.h"
+#include "oci/spec_json.h"
+#include "oci/validate.h"
+
+namespace hull::container {
+namespace {
+
+struct ExecPlan {
+  std::vector<NamespaceJoin> joins;  // user first; pid is joined by the runtime before clone
+  ProcessPlan process;
+  int sync_fd = -1;
+};
+
+int EnterContainer(ExecPlan& plan, ChildReport* report) noexcept {
+  SyncMessage go;
+  ssize_t n;
+  do {
+    n = ::recv(plan.sync_fd, &go, sizeof go, 0);
+  } while (n < 0 && errno == EINTR);
+  if (n != sizeof go || go.type != SyncMessage::kContinue) ::_exit(1);
+  for (auto& join : plan.joins) {
+    if (::setns(join.fd.get(), join.flag) != 0) {
+      ReportSet(report, errno, "join namespace \"", join.path.c_str(), "\"");
+      return -1;
+    }
+  }
+  ::setsid();
+  if (PrepareProcess(plan.process, report) != 0) return -1;
+  return ExecProcess(plan.process, report);
+}
+
+[[noreturn]] void RunExecChild(ExecPlan& plan) noexcept {
+  sigset_t none;
+  sigemptyset(&none);
+  ::sigprocmask(SIG_SETMASK, &none, nullptr);
+  SyncMessage msg;
+  EnterContainer(plan, &msg.report);
+  msg.type = SyncMessage::kFailed;
+  ::send(plan.sync_fd, &msg, sizeof msg, MSG_NOSIGNAL);
+  ::_exit(127);
+}
+
+bool SameNamespace(pid_t pid, const char* name) {
+  struct stat ours {}, theirs {};
+  std::string self = std::string("/proc/self/ns/") + name;
+  std::string other = "/proc/" + std::to_string(pid) + "/ns/" + name;
+  if (::stat(self.c_str(), &ours) != 0 || ::stat(other.c_str(), &theirs) != 0) return false;
+  return ours.st_ino == theirs.st_ino && ours.st_dev == theirs.st_dev;
+}
+
+}  // namespace
+
+Result<oci::Process> DefaultExecProcess(const StateStore& store, const std::string& id) {
+  std::string text = TRY(store.LoadConfig(id));
+  oci::Spec spec = TRY(oci::ParseSpec(text));
+  if (!spec.process) return oci::Process{};
+  oci::Process process = *spec.process;
+  process.terminal = false;
+  process.args.clear();
+  process.console_size.reset();
+  return process;
+}
+
+Result<int> Exec(const StateStore& store, const ExecOptions& options) {
+  ContainerRecord record = TRY(store.Load(options.id));
+  std::string config = TRY(store.LoadConfig(options.id));
+  oci::Spec spec = TRY(oci::ParseSpec(config));
+  TRY(oci::ValidateProcess(options.process, "process"));
+  if (!ProcessAlive(record.pid, record.pid_start_time))
+    return Fail(EINVAL, "cannot exec in container " + Quote(options.id) + ": it is stopped");
+  // Container processes cannot open /proc/PID/exe of a non-dumpable process: the runtime's
+  // binary stays out of their reach while this process is in their namespaces (CVE-2019-5736).
+  ::prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
+
+  std::optional<oci::Seccomp> seccomp = spec.linux ? spec.linux->seccomp : std::nullopt;
+  ExecPlan plan;
+  plan.process = TRY(PlanProcess(options.process, seccomp, store.SeccompCacheDir(), "process"));
+  plan.process.preserve_fds = options.preserve_fds;
+  if (spec.linux && spec.linux->personality)
+    plan.process.personality = TRY(PlanPersonality(*spec.linux->personality));
+  linux::UniqueFd console_socket;
+  if (plan.process.terminal) {
+    if (options.console_socket.empty())
+      return Fail(EINVAL, "--tty needs --console-socket to receive the terminal");
+    console_socket = TRY_CTX(linux::ConnectUnix(options.console_socket), "--console-socket");
+    plan.process.console_socket = console_socket.get();
+  }
+
+  // Join every namespace the container has that differs from ours.
+  linux::UniqueFd pid_ns;
+  for (int flag : {CLONE_NEWUSER, CLONE_NEWNS, CLONE_NEWNET, CLONE_NEWIPC, CLONE_NEWUTS,
+                   CLONE_NEWCGROUP, CLONE_NEWTIME, CLONE_NEWPID}) {
+    const char* name = NamespaceProcName(flag);
+    if (SameNamespace(record.pid, name)) continue;
+    std::string path = "/proc/" + std::to_string(record.pid) + "/ns/" + name;
+    auto fd = linux::Open(path, O_RDONLY);
+    if (!fd) {
+      if (fd.error().code() == ENOENT) continue;  // a kernel without this namespace type
+      return tl::unexpected(std::move(fd.error()));
+    }
+    if (flag == CLONE_NEWPID)
+      pid_ns = std::move(*fd);
+    else
+      plan.joins.push_back({flag, std::move(*fd), path});
+  }
+  if (pid_ns && ::setns(pid_ns.get(), CLONE_NEWPID) != 0)
+    return FailErrno("join the pid namespace of container " + Quote(options.id));
+
+  Cgroup cgroup = TRY([&]() -> Result<Cgroup> {
+    auto layout = TRY(DetectCgroupLayout());
+    return Cgroup::Open(layout, record.cgroups_path, record.id, record.systemd_cgroup);
+  }());
+
+  int sockets[2];
+  if (::socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sockets) != 0)
+    return FailErrno("socketpair");
+  linux::UniqueFd parent_end(sockets[0]), child_end(sockets[1]);
+  plan.sync_fd = child_end.get();
+
+  int pidfd = -1;
+  clone_args args{};
+  args.flags = CLONE_PIDFD;
+  args.pidfd = reinterpret_cast<uint64_t>(&pidfd);
+  args.exit_signal = SIGCHLD;
+  long pid = linux::sys::Clone3(&args);
+  if (pid < 0) return FailErrno("clone3");
+  if (pid == 0) {
+    ::close(parent_end.get());
+    RunExecChild(plan);
+  }
+  linux::UniqueFd owned_pidfd(pidfd);
+  child_end.reset();
+  console_socket.reset();
+  auto kill_child = [&](Error e) -> Result<int> {
+    linux::sys::PidfdSendSignal(pidfd, SIGKILL, nullptr, 0);
+    (void)linux::WaitChild(static_cast<pid_t>(pid));
+    return tl::unexpected(std::move(e));
+  };
+  if (auto r = cgroup.AddProcess(static_cast<pid_t>(pid)); !r) return kill_child(r.error());
+  SyncMessage go;
+  go.type = SyncMessage::kContinue;
+  go.pid = static_cast<pid_t>(pid);
+  if (::send(parent_end.get(), &go, sizeof go, MSG_NOSIGNAL) != sizeof go)
+    return kill_child(Error::FromErrno("start the exec process"));
+  SyncMessage msg;
+  ssize_t n;
+  do {
+    n = ::recv(parent_end.get(), &msg, sizeof msg, 0);
+  } while (n < 0 && errno == EINTR);
+  if (n == sizeof msg && msg.type == SyncMessage::kFailed) {
+    (void)linux::WaitChild(static_cast<pid_t>(pid));
+    return Fail(msg.report.err, msg.report.what);
+  }
+  if (!options.pid_file.empty()) {
+    if (auto r = linux::WriteFileAtomic(options.pid_file, std::to_string(pid)); !r)
+      return kill_child(std::move(r.error()).Wrap("--pid-file"));
+  }
+  if (options.detach) return 0;
+
+  return ForwardSignalsAndWait(static_cast<pid_t>(pid), pidfd);
+}
+
+}  // namespace hull::container

@@ -1,0 +1,132 @@
+// The container's init: everything the process created by clone() does before execve().
+//
+// The runtime builds an InitPlan (all allocation, parsing, path and name resolution happen
+// there), then clones; the child runs RunInit(), which only reads the plan and makes system
+// calls. Parent and child talk over a SOCK_SEQPACKET socketpair (CLOEXEC on both ends, so the
+// runtime sees EOF the moment the container's process executes):
+//
+//   runtime                                   init
+//   clone3 ----------------------------------> waits for kContinue
+//   cgroup, id maps, oom_score_adj, kContinue > setns/unshare, hostname
+//                                   <--------- kNamespacesReady   (only with createRuntime hooks)
+//   createRuntime/prestart hooks, kContinue >
+//                                              mounts (PrepareRootfs)
+//                                   <--------- kMountsReady       (only with createContainer hooks)
+//   createContainer hooks (in its ns), kContinue >
+//                                              pivot_root, masks, sysctl, console, cwd,
+//                                              rlimits, executable lookup
+//                                   <--------- kReady
+//   create: save state and exit                open(exec.fifo) blocks until `start`
+//   run:    save state, kStart ------------->
+//                                              startContainer hooks, user, caps, seccomp, execve
+//                                   <--------- EOF (exec'd) or kFailed
+#pragma once
+
+#include <sys/types.h>
+
+#include <optional>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "container/child_report.h"
+#include "container/hooks.h"
+#include "container/namespaces.h"
+#include "container/rootfs.h"
+#include "container/security.h"
+
+namespace hull::container {
+
+struct SyncMessage {
+  enum Type : int {
+    kContinue = 1,
+    kNamespacesReady,
+    kMountsReady,
+    kReady,
+    kStart,
+    kFailed,
+  };
+  int type = 0;
+  pid_t pid = 0;       // with the first kContinue: the init's pid in the runtime's namespace
+  ChildReport report;  // with kFailed
+};
+
+// The process to execute and its credentials; shared by create/run and exec.
+struct ProcessPlan {
+  std::vector<std::string> args;
+  std::vector<std::string> env;
+  std::vector<char*> argv;  // into args
+  std::vector<char*> envp;  // into env
+  // Where argv[0] may be: itself if it has a '/', else each directory of the container's PATH.
+  std::vector<std::string> exec_candidates;
+  std::string cwd = "/";
+  uid_t uid = 0;
+  gid_t gid = 0;
+  std::vector<gid_t> additional_gids;
+  std::optional<mode_t> umask;
+  std::vector<RlimitPlan> rlimits;
+  std::optional<CapabilityPlan> capabilities;
+  bool no_new_privileges = false;
+  std::optional<SeccompPlan> seccomp;
+  std::optional<unsigned long> personality;
+  std::string apparmor_profile;  // empty, or applied via /proc/self/attr/apparmor/exec
+  std::string selinux_label;     // empty, or applied via /proc/self/attr/exec
+  bool terminal = false;
+  unsigned console_height = 0, console_width = 0;
+  int console_socket = -1;  // connected --console-socket, owned by the runtime's plan holder
+  int preserve_fds = 0;     // fds 3 .. 3+N-1 stay open
+};
+
+struct InitPlan {
+  enum class Mode { kCreate, kRun };
+  Mode mode = Mode::kCreate;
+  int sync_fd = -1;  // child end of the socketpair
+  int lock_fd = -1;  // the runtime's container lock: closed first so only the runtime holds it
+  NamespacePlan namespaces;
+  int unshare_flags = 0;  // created by unshare() after joining a user namespace
+  // With a new time namespace and offsets, the init unshares it itself (offsets must be written
+  // before any process enters) and then joins it through time_for_children.
+  bool unshare_time = false;
+  std::string time_offsets;
+  bool become_root_in_userns = false;
+  std::optional<std::string> hostname;
+  std::optional<std::string> domainname;
+  bool has_mount_namespace = true;
+  RootfsPlan rootfs;
+  std::vector<std::pair<std::string, std::string>> sysctl;  // "/proc/sys/net/..." -> value
+  bool wait_after_namespaces = false;  // createRuntime/prestart hooks exist
+  bool wait_after_mounts = false;      // createContainer hooks exist
+  int exec_fifo_fd = -1;               // O_PATH of ROOT/ID/exec.fifo (create mode)
+  std::vector<PreparedHook> start_container_hooks;
+  // For startContainer hooks' stdin. Built before clone with blanks at state_pid_offset where
+  // the init writes its pid (JSON allows the spaces that remain).
+  std::string state_json;
+  size_t state_pid_offset = 0;
+  ProcessPlan process;
+};
+
+// Builds the process part of the plan from a spec process (used by create, run and exec).
+// `field` prefixes error messages ("process"). Compiled seccomp programs are cached in
+// `seccomp_cache_dir` ("" disables the cache).
+[[nodiscard]] Result<ProcessPlan> PlanProcess(const oci::Process& process,
+                                              const std::optional<oci::Seccomp>& seccomp,
+                                              const std::string& seccomp_cache_dir,
+                                              std::string_view field);
+
+// Child side. Never returns: execs the container process or exits non-zero after sending
+// kFailed with the reason.
+[[noreturn]] void RunInit(InitPlan& plan) noexcept;
+
+// Child side, shared with exec, after the namespaces are entered: console (with a terminal),
+// cwd (checked to lie inside the root), rlimits, personality. 0 or -1 with `report` filled.
+int PrepareProcess(const ProcessPlan& process, ChildReport* report) noexcept;
+
+// Child side, shared with exec: applies credentials, umask, closes fds, NNP, caps and seccomp,
+// then execs the process. Returns only on failure (-1, report filled).
+int ExecProcess(const ProcessPlan& process, ChildReport* report) noexcept;
+
+// Child side: finds the executable among the candidates (regular file, executable); returns its
+// index or -1 with the report filled. `cwd_known` is false before chdir.
+int FindExecutable(const ProcessPlan& process, ChildReport* report) noexcept;
+
+}  // namespace hull::container

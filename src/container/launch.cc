@@ -1,0 +1,361 @@
+#include "container/launch.h"
+
+#include <fcntl.h>
+#include <linux/sched.h>
+#include <signal.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <climits>
+#include <cstring>
+#include <ctime>
+#include <poll.h>
+#include <sys/signalfd.h>
+
+#include "base/defer.h"
+#include "base/log.h"
+#include "base/version.h"
+#include "container/init.h"
+#include "container/rootfs.h"
+#include "linux/file.h"
+#include "linux/process.h"
+#include "linux/syscalls.h"
+#include "oci/spec_json.h"
+#include "oci/validate.h"
+
+namespace hull::container {
+
+std::string NowRfc3339() {
+  timespec ts{};
+  clock_gettime(CLOCK_REALTIME, &ts);
+  tm t{};
+  gmtime_r(&ts.tv_sec, &t);
+  char buf[128];
+  std::snprintf(buf, sizeof buf, "%04d-%02d-%02dT%02d:%02d:%02d.%09ldZ", t.tm_year + 1900,
+                t.tm_mon + 1, t.tm_mday, t.tm_hour, t.tm_min, t.tm_sec, ts.tv_nsec);
+  return buf;
+}
+
+std::string HookState(const ContainerRecord& record, const char* status, bool pretty) {
+  oci::State state;
+  state.oci_version = kOciSpecVersion;
+  state.id = record.id;
+  state.status = status;
+  state.pid = std::string_view(status) == "stopped" ? 0 : record.pid;
+  state.bundle = record.bundle;
+  state.annotations = record.annotations;
+  return oci::SerializeState(state, pretty);
+}
+
+namespace {
+
+Result<std::string> AbsolutePath(const std::string& path, const std::string& field) {
+  char buf[PATH_MAX];
+  if (!::realpath(path.c_str(), buf)) return FailErrno(field + ": " + Quote(path));
+  return std::string(buf);
+}
+
+// Kills and reaps a half-made init, removes its cgroup and state directory.
+struct Rollback {
+  const StateStore& store;
+  std::string id;
+  pid_t pid = 0;
+  int pidfd = -1;
+  std::optional<Cgroup>* cgroup = nullptr;
+  bool armed = true;
+
+  ~Rollback() {
+    if (!armed) return;
+    if (pid > 0) {
+      if (pidfd >= 0)
+        linux::sys::PidfdSendSignal(pidfd, SIGKILL, nullptr, 0);
+      else
+        ::kill(pid, SIGKILL);
+      (void)linux::WaitChild(pid);
+    }
+    if (cgroup && *cgroup) {
+      if (auto r = (*cgroup)->Destroy(); !r) log::Warning("cleanup: " + r.error().ToString());
+    }
+    if (auto r = store.Remove(id); !r) log::Warning("cleanup: " + r.error().ToString());
+  }
+};
+
+Result<SyncMessage> ReceiveMessage(int fd) {
+  SyncMessage msg;
+  while (true) {
+    ssize_t n = ::recv(fd, &msg, sizeof msg, 0);
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0) return FailErrno("read from the container's init");
+    if (n == 0) return Fail("the container's init exited unexpectedly");
+    if (n != sizeof msg) return Fail("short message from the container's init");
+    return msg;
+  }
+}
+
+Result<void> SendMessage(int fd, int type, pid_t pid = 0) {
+  SyncMessage msg;
+  msg.type = type;
+  msg.pid = pid;
+  while (::send(fd, &msg, sizeof msg, MSG_NOSIGNAL) < 0) {
+    if (errno != EINTR) return FailErrno("write to the container's init");
+  }
+  return {};
+}
+
+Result<std::vector<std::pair<std::string, std::string>>> PlanSysctl(
+    const std::map<std::string, std::string>& sysctl) {
+  std::vector<std::pair<std::string, std::string>> out;
+  for (const auto& [key, value] : sysctl) {
+    if (key.empty() || key.find("..") != std::string::npos || key.find('/') != std::string::npos)
+      return Fail(EINVAL, "linux.sysctl: invalid key " + Quote(key));
+    std::string path = "/proc/sys/" + key;
+    for (size_t i = 10; i < path.size(); ++i)
+      if (path[i] == '.') path[i] = '/';
+    out.emplace_back(path, value);
+  }
+  return out;
+}
+
+// Opens the namespaces of `pid` that createContainer hooks enter (mount and the ones the
+// container created), user namespace first.
+Result<std::vector<linux::UniqueFd>> OpenContainerNamespaces(pid_t pid, int flags) {
+  std::vector<linux::UniqueFd> fds;
+  for (int flag : {CLONE_NEWUSER, CLONE_NEWNS, CLONE_NEWNET, CLONE_NEWIPC, CLONE_NEWUTS,
+                   CLONE_NEWCGROUP, CLONE_NEWPID}) {
+    if (!(flags & flag)) continue;
+    std::string path = "/proc/" + std::to_string(pid) + "/ns/" + NamespaceProcName(flag);
+    fds.push_back(TRY(linux::Open(path, O_RDONLY)));
+  }
+  return fds;
+}
+
+}  // namespace
+
+Result<Launched> Launch(const StateStore& store, const CreateOptions& options, LaunchMode mode) {
+  TRY(oci::ValidateContainerId(options.id));
+  std::string bundle = TRY(AbsolutePath(options.bundle, "--bundle"));
+  // Relative paths in config.json (root.path, bind sources) are relative to the bundle.
+  if (::chdir(bundle.c_str()) != 0) return FailErrno("--bundle: chdir " + Quote(bundle));
+  std::string config_path = bundle + "/config.json";
+  std::string config_text = TRY(linux::ReadFile(config_path));
+  oci::Spec spec = TRY_CTX(oci::ParseSpec(config_text), Quote(config_path));
+  TRY_CTX(oci::ValidateSpec(spec), Quote(config_path));
+  if (!spec.process) return Fail(EINVAL, Quote(config_path) + ": process: required to run");
+  const oci::Linux empty_linux;
+  const oci::Linux& lx = spec.linux ? *spec.linux : empty_linux;
+  std::string root_path = spec.root.path.empty() || spec.root.path[0] == '/'
+                              ? spec.root.path
+                              : bundle + "/" + spec.root.path;
+  std::string rootfs = TRY(AbsolutePath(root_path, "root.path"));
+
+  InitPlan plan;
+  plan.mode = mode == LaunchMode::kCreate ? InitPlan::Mode::kCreate : InitPlan::Mode::kRun;
+  plan.namespaces = TRY(PlanNamespaces(lx.namespaces));
+  NamespacePlan& ns = plan.namespaces;
+  if (!spec.hostname.empty()) {
+    if (!(ns.new_flags & CLONE_NEWUTS))
+      return Fail(EINVAL, "hostname: setting it needs a new uts namespace");
+    plan.hostname = spec.hostname;
+  }
+  if (!spec.domainname.empty()) {
+    if (!(ns.new_flags & CLONE_NEWUTS))
+      return Fail(EINVAL, "domainname: setting it needs a new uts namespace");
+    plan.domainname = spec.domainname;
+  }
+  bool joins_user = ns.joins_flag(CLONE_NEWUSER);
+  if (joins_user && ns.new_pid())
+    return Fail(EINVAL,
+                "linux.namespaces: joining a user namespace together with a new pid namespace "
+                "is not supported yet");
+  plan.become_root_in_userns = ns.new_user() || joins_user;
+  if ((ns.new_flags & CLONE_NEWTIME) && !lx.time_offsets.empty()) {
+    plan.unshare_time = true;
+    plan.time_offsets = FormatTimeOffsets(lx.time_offsets);
+  }
+  plan.has_mount_namespace = ns.new_flags & CLONE_NEWNS;
+  plan.sysctl = TRY(PlanSysctl(lx.sysctl));
+
+  plan.process = TRY(PlanProcess(*spec.process, lx.seccomp, store.SeccompCacheDir(), "process"));
+  if (lx.personality) plan.process.personality = TRY(PlanPersonality(*lx.personality));
+  plan.process.preserve_fds = options.preserve_fds;
+  linux::UniqueFd console_socket;
+  if (plan.process.terminal) {
+    if (options.console_socket.empty())
+      return Fail(EINVAL,
+                  "process.terminal is true: pass --console-socket to receive the terminal "
+                  "(or set terminal to false)");
+    console_socket = TRY_CTX(linux::ConnectUnix(options.console_socket), "--console-socket");
+    plan.process.console_socket = console_socket.get();
+  }
+
+  // From here on, everything made is undone on failure.
+  TRY(store.CreateDir(options.id));
+  std::optional<Cgroup> cgroup;
+  Rollback rollback{store, options.id, 0, -1, &cgroup};
+  ContainerLock lock = TRY(ContainerLock::Acquire(store, options.id));
+  TRY(store.SaveConfig(options.id, config_text));
+
+  CgroupLayout layout = TRY(DetectCgroupLayout());
+  cgroup = TRY(Cgroup::Create(layout, lx.cgroups_path, options.id,
+                              lx.resources ? &*lx.resources : nullptr, options.systemd_cgroup));
+  if (plan.has_mount_namespace)
+    plan.rootfs = TRY(PlanRootfs(spec, rootfs, cgroup->MountPoints(), ns.new_user(),
+                                 options.no_pivot));
+
+  ContainerRecord record;
+  record.id = options.id;
+  record.bundle = bundle;
+  record.rootfs = rootfs;
+  record.created = NowRfc3339();
+  record.owner = ::getuid() == 0 ? "root" : std::to_string(::getuid());
+  record.cgroups_path = cgroup->path();
+  record.systemd_cgroup = options.systemd_cgroup;
+  record.has_pid_namespace = ns.new_pid() || ns.joins_flag(CLONE_NEWPID);
+  record.annotations = spec.annotations;
+
+  const oci::Hooks no_hooks;
+  const oci::Hooks& hooks = spec.hooks ? *spec.hooks : no_hooks;
+  plan.wait_after_namespaces = !hooks.prestart.empty() || !hooks.create_runtime.empty();
+  plan.wait_after_mounts = !hooks.create_container.empty() && plan.has_mount_namespace;
+  if (!hooks.start_container.empty()) {
+    plan.start_container_hooks = PrepareHooks(hooks.start_container, "startContainer");
+    record.pid = INT_MAX;  // a placeholder of the widest pid, blanked below
+    plan.state_json = HookState(record, "created", false);
+    std::string marker = std::to_string(INT_MAX);
+    plan.state_pid_offset = plan.state_json.find(marker);
+    plan.state_json.replace(plan.state_pid_offset, marker.size(), marker.size(), ' ');
+  }
+
+  linux::UniqueFd fifo;
+  if (mode == LaunchMode::kCreate) {
+    std::string fifo_path = store.FifoPath(options.id);
+    if (::mkfifo(fifo_path.c_str(), 0600) != 0) return FailErrno("mkfifo " + Quote(fifo_path));
+    fifo = TRY(linux::Open(fifo_path, O_PATH));
+    plan.exec_fifo_fd = fifo.get();
+  }
+
+  int sockets[2];
+  if (::socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sockets) != 0)
+    return FailErrno("socketpair");
+  linux::UniqueFd parent_end(sockets[0]), child_end(sockets[1]);
+  plan.sync_fd = child_end.get();
+  plan.lock_fd = lock.fd();
+
+  // A pid namespace joined by path applies to the children of whoever joins it.
+  for (auto& join : ns.joins) {
+    if (join.flag == CLONE_NEWPID && ::setns(join.fd.get(), CLONE_NEWPID) != 0)
+      return FailErrno("linux.namespaces: join pid namespace " + Quote(join.path));
+  }
+
+  int clone_flags = joins_user ? 0 : ns.new_flags & ~CLONE_NEWCGROUP;
+  if (plan.unshare_time) clone_flags &= ~CLONE_NEWTIME;
+  if (joins_user) plan.unshare_flags = ns.new_flags & ~(CLONE_NEWCGROUP | CLONE_NEWTIME);
+  int pidfd = -1;
+  clone_args args{};
+  args.flags = static_cast<uint64_t>(clone_flags) | CLONE_PIDFD;
+  args.pidfd = reinterpret_cast<uint64_t>(&pidfd);
+  args.exit_signal = SIGCHLD;
+  long pid = linux::sys::Clone3(&args);
+  if (pid < 0) return FailErrno("clone3 (namespaces " + std::to_string(clone_flags) + ")");
+  if (pid == 0) {
+    ::close(parent_end.get());
+    RunInit(plan);
+  }
+  linux::UniqueFd owned_pidfd(pidfd);
+  rollback.pid = static_cast<pid_t>(pid);
+  rollback.pidfd = pidfd;
+  child_end.reset();
+  console_socket.reset();
+  fifo.reset();
+  record.pid = static_cast<pid_t>(pid);
+
+  TRY(cgroup->AddProcess(record.pid));
+  if (ns.new_user()) TRY(WriteIdMaps(record.pid, lx.uid_mappings, lx.gid_mappings));
+  if (spec.process->oom_score_adj)
+    TRY_CTX(linux::WriteFile("/proc/" + std::to_string(pid) + "/oom_score_adj",
+                             std::to_string(*spec.process->oom_score_adj), O_WRONLY),
+            "process.oomScoreAdj");
+  TRY(SendMessage(parent_end.get(), SyncMessage::kContinue, record.pid));
+
+  while (true) {
+    auto msg = ReceiveMessage(parent_end.get());
+    if (!msg) {
+      // The init may have died from a signal before it could report.
+      return tl::unexpected(std::move(msg.error()));
+    }
+    if (msg->type == SyncMessage::kFailed) return Fail(msg->report.err, msg->report.what);
+    if (msg->type == SyncMessage::kNamespacesReady) {
+      std::string state = HookState(record, "creating", false);
+      TRY(RunHooks(hooks.prestart, "prestart", state));
+      TRY(RunHooks(hooks.create_runtime, "createRuntime", state));
+    } else if (msg->type == SyncMessage::kMountsReady) {
+      auto fds = TRY(OpenContainerNamespaces(record.pid, ns.new_flags & ~CLONE_NEWPID));
+      std::vector<int> raw;
+      for (auto& fd : fds) raw.push_back(fd.get());
+      auto prepared = PrepareHooks(hooks.create_container, "createContainer");
+      ChildReport report;
+      if (RunPreparedHooks(prepared, HookState(record, "creating", false), raw.data(),
+                           raw.size(), &report) != 0)
+        return Fail(report.err, report.what);
+    } else if (msg->type == SyncMessage::kReady) {
+      break;
+    } else {
+      return Fail("unexpected message from the container's init");
+    }
+    TRY(SendMessage(parent_end.get(), SyncMessage::kContinue));
+  }
+
+  record.pid_start_time = ProcessStartTime(record.pid);
+  TRY(store.Save(record));
+  if (!options.pid_file.empty())
+    TRY_CTX(linux::WriteFileAtomic(options.pid_file, std::to_string(record.pid)), "--pid-file");
+  rollback.armed = false;
+  return Launched{std::move(record), std::move(spec), std::move(owned_pidfd),
+                  std::move(parent_end)};
+}
+
+Result<int> ForwardSignalsAndWait(pid_t pid, int pidfd) {
+  sigset_t forwarded;
+  sigemptyset(&forwarded);
+  for (int s : {SIGINT, SIGTERM, SIGHUP, SIGQUIT, SIGUSR1, SIGUSR2, SIGWINCH, SIGCONT})
+    sigaddset(&forwarded, s);
+  sigset_t old;
+  ::sigprocmask(SIG_BLOCK, &forwarded, &old);
+  int sfd = ::signalfd(-1, &forwarded, SFD_CLOEXEC);
+  while (sfd >= 0) {
+    pollfd fds[2] = {{pidfd, POLLIN, 0}, {sfd, POLLIN, 0}};
+    int n = ::poll(fds, 2, -1);
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0 || fds[0].revents) break;
+    signalfd_siginfo info;
+    if (::read(sfd, &info, sizeof info) == sizeof info)
+      linux::sys::PidfdSendSignal(pidfd, static_cast<int>(info.ssi_signo), nullptr, 0);
+  }
+  if (sfd >= 0) ::close(sfd);
+  int status = TRY(linux::WaitChild(pid));
+  ::sigprocmask(SIG_SETMASK, &old, nullptr);
+  return linux::ExitCodeFromStatus(status);
+}
+
+Result<void> Destroy(const StateStore& store, const ContainerRecord& record,
+                     const oci::Spec* spec) {
+  auto layout = TRY(DetectCgroupLayout());
+  auto cgroup = Cgroup::Open(layout, record.cgroups_path, record.id, record.systemd_cgroup);
+  if (cgroup) {
+    // Without a pid namespace of its own, the container's other processes outlive its init.
+    if (auto pids = cgroup->Pids()) {
+      for (pid_t p : *pids) ::kill(p, SIGKILL);
+    }
+    TRY(cgroup->Destroy());
+  }
+  if (spec && spec->hooks && !spec->hooks->poststop.empty()) {
+    if (auto r = RunHooks(spec->hooks->poststop, "poststop", HookState(record, "stopped", false));
+        !r)
+      log::Warning(r.error().ToString());
+  }
+  return store.Remove(record.id);
+}
+
+}  // namespace hull::container

@@ -1,0 +1,254 @@
+// create, start, run, state, list, kill, delete, pause, resume, ps, update, events.
+#include <fcntl.h>
+#include <poll.h>
+#include <signal.h>
+#include <sys/signalfd.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "base/log.h"
+#include "base/version.h"
+#include "container/container.h"
+#include "container/init.h"
+#include "container/launch.h"
+#include "linux/file.h"
+#include "linux/process.h"
+#include "linux/syscalls.h"
+#include "oci/spec_json.h"
+
+namespace hull::container {
+namespace {
+
+std::optional<oci::Spec> LoadSavedSpec(const StateStore& store, const std::string& id) {
+  auto text = store.LoadConfig(id);
+  if (!text) return std::nullopt;
+  auto spec = oci::ParseSpec(*text);
+  if (!spec) return std::nullopt;
+  return std::move(*spec);
+}
+
+Result<Cgroup> OpenCgroup(const ContainerRecord& record) {
+  auto layout = TRY(DetectCgroupLayout());
+  return Cgroup::Open(layout, record.cgroups_path, record.id, record.systemd_cgroup);
+}
+
+Status StatusOf(const StateStore& store, const ContainerRecord& record) {
+  bool frozen = false;
+  if (ProcessAlive(record.pid, record.pid_start_time)) {
+    if (auto cgroup = OpenCgroup(record)) {
+      if (auto f = cgroup->IsFrozen()) frozen = *f;
+    }
+  }
+  return CurrentStatus(store, record, frozen);
+}
+
+Result<linux::UniqueFd> OpenInitPidFd(const ContainerRecord& record) {
+  auto pidfd = linux::OpenPidFd(record.pid);
+  // The start time is checked after the pidfd exists, so the pidfd is known to refer to the
+  // container's init and not to a process that reused its pid.
+  if (!pidfd || !ProcessAlive(record.pid, record.pid_start_time))
+    return Fail(ESRCH, "container " + Quote(record.id) + " is not running");
+  return pidfd;
+}
+
+// Waits for the init to exec: EOF on the sync socket, or the reason it could not.
+Result<void> WaitForExec(int sync_fd) {
+  SyncMessage msg;
+  while (true) {
+    ssize_t n = ::recv(sync_fd, &msg, sizeof msg, 0);
+    if (n < 0 && errno == EINTR) continue;
+    if (n == 0) return {};
+    if (n == sizeof msg && msg.type == SyncMessage::kFailed)
+      return Fail(msg.report.err, msg.report.what);
+    if (n < 0) return FailErrno("read from the container's init");
+    return Fail("unexpected message from the container's init");
+  }
+}
+
+void RunPoststart(const oci::Spec& spec, const ContainerRecord& record) {
+  if (!spec.hooks || spec.hooks->poststart.empty()) return;
+  // The spec: a failing poststart hook is logged and the runtime carries on.
+  if (auto r = RunHooks(spec.hooks->poststart, "poststart", HookState(record, "running", false));
+      !r)
+    log::Warning(r.error().ToString());
+}
+
+}  // namespace
+
+Result<void> Create(const StateStore& store, const CreateOptions& options) {
+  TRY(Launch(store, options, LaunchMode::kCreate));
+  return {};
+}
+
+Result<void> Start(const StateStore& store, const std::string& id) {
+  ContainerLock lock = TRY(ContainerLock::Acquire(store, id));
+  ContainerRecord record = TRY(store.Load(id));
+  Status status = StatusOf(store, record);
+  if (status != Status::kCreated)
+    return Fail(EINVAL, "cannot start container " + Quote(id) + ": it is " + StatusName(status) +
+                            ", not created");
+  linux::UniqueFd pidfd = TRY(OpenInitPidFd(record));
+  std::string fifo_path = store.FifoPath(id);
+  linux::UniqueFd fifo = TRY(linux::Open(fifo_path, O_RDONLY | O_NONBLOCK));
+  // The init is blocked opening the fifo for writing; now it writes one byte and goes on.
+  while (true) {
+    pollfd fds[2] = {{fifo.get(), POLLIN, 0}, {pidfd.get(), POLLIN, 0}};
+    int n = ::poll(fds, 2, 10000);
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0) return FailErrno("poll exec.fifo");
+    if (n == 0) return Fail(ETIMEDOUT, "container " + Quote(id) + " did not start");
+    if (fds[0].revents & POLLIN) {
+      char byte;
+      if (::read(fifo.get(), &byte, 1) == 1) break;
+    }
+    if (fds[1].revents) return Fail("container " + Quote(id) + ": its init exited before start");
+  }
+  ::unlink(fifo_path.c_str());
+  if (auto spec = LoadSavedSpec(store, id)) RunPoststart(*spec, record);
+  return {};
+}
+
+Result<int> Run(const StateStore& store, const CreateOptions& options, bool detach, bool keep) {
+  Launched c = TRY(Launch(store, options, LaunchMode::kRun));
+  auto fail_and_destroy = [&](Error error) -> Result<int> {
+    linux::sys::PidfdSendSignal(c.pidfd.get(), SIGKILL, nullptr, 0);
+    (void)linux::WaitChild(c.record.pid);
+    if (auto r = Destroy(store, c.record, nullptr); !r) log::Warning(r.error().ToString());
+    return tl::unexpected(std::move(error));
+  };
+  {
+    ContainerLock lock = TRY(ContainerLock::Acquire(store, options.id));
+    SyncMessage start;
+    start.type = SyncMessage::kStart;
+    if (::send(c.sync.get(), &start, sizeof start, MSG_NOSIGNAL) != sizeof start)
+      return fail_and_destroy(Error::FromErrno("start the container's init"));
+    if (auto r = WaitForExec(c.sync.get()); !r) return fail_and_destroy(std::move(r.error()));
+  }
+  RunPoststart(c.spec, c.record);
+  if (detach) return 0;
+  int code = TRY(ForwardSignalsAndWait(c.record.pid, c.pidfd.get()));
+  if (!keep) {
+    ContainerLock lock = TRY(ContainerLock::Acquire(store, options.id));
+    TRY(Destroy(store, c.record, &c.spec));
+  }
+  return code;
+}
+
+Result<std::string> StateJson(const StateStore& store, const std::string& id) {
+  ContainerRecord record = TRY(store.Load(id));
+  Status status = StatusOf(store, record);
+  oci::State state;
+  state.oci_version = kOciSpecVersion;
+  state.id = record.id;
+  state.status = StatusName(status);
+  state.pid = status == Status::kStopped ? 0 : record.pid;
+  state.bundle = record.bundle;
+  state.annotations = record.annotations;
+  return oci::SerializeStateWith(
+      state, {{"rootfs", record.rootfs}, {"created", record.created}, {"owner", record.owner}},
+      true);
+}
+
+Result<std::vector<ListEntry>> List(const StateStore& store) {
+  std::vector<ListEntry> out;
+  for (const auto& id : TRY(store.List())) {
+    auto record = store.Load(id);
+    if (!record) continue;  // being created or deleted right now
+    Status status = StatusOf(store, *record);
+    out.push_back({std::move(*record), status});
+  }
+  return out;
+}
+
+Result<void> Kill(const StateStore& store, const std::string& id, int signal, bool all) {
+  ContainerRecord record = TRY(store.Load(id));
+  if (all) {
+    Cgroup cgroup = TRY(OpenCgroup(record));
+    for (pid_t pid : TRY(cgroup.Pids())) ::kill(pid, signal);
+    return {};
+  }
+  linux::UniqueFd pidfd = TRY(OpenInitPidFd(record));
+  if (linux::sys::PidfdSendSignal(pidfd.get(), signal, nullptr, 0) != 0)
+    return FailErrno("kill container " + Quote(id));
+  return {};
+}
+
+Result<void> Delete(const StateStore& store, const std::string& id, bool force) {
+  if (!linux::Exists(store.Dir(id)))
+    return Fail(ENOENT, "container " + Quote(id) + " does not exist");
+  ContainerLock lock = TRY(ContainerLock::Acquire(store, id));
+  auto loaded = store.Load(id);
+  if (!loaded) {
+    // Left half-made by a create that was itself killed: nothing runs, remove the record.
+    if (loaded.error().code() == EAGAIN && force) return store.Remove(id);
+    return tl::unexpected(std::move(loaded.error()));
+  }
+  ContainerRecord& record = *loaded;
+  Status status = StatusOf(store, record);
+  if (status == Status::kRunning || status == Status::kPaused) {
+    if (!force)
+      return Fail(EBUSY, "cannot delete container " + Quote(id) + " that is " +
+                             StatusName(status) + " (use --force)");
+  }
+  if (status != Status::kStopped) {
+    auto pidfd = OpenInitPidFd(record);
+    if (status == Status::kPaused) {
+      if (auto cgroup = OpenCgroup(record)) (void)cgroup->Thaw();
+    }
+    if (pidfd) {
+      linux::sys::PidfdSendSignal(pidfd->get(), SIGKILL, nullptr, 0);
+      if (!TRY(linux::WaitPidFdExit(pidfd->get(), 10000)))
+        return Fail(ETIMEDOUT, "container " + Quote(id) + " did not die after SIGKILL");
+    }
+  }
+  auto spec = LoadSavedSpec(store, id);
+  return Destroy(store, record, spec ? &*spec : nullptr);
+}
+
+Result<void> Pause(const StateStore& store, const std::string& id) {
+  ContainerLock lock = TRY(ContainerLock::Acquire(store, id));
+  ContainerRecord record = TRY(store.Load(id));
+  Status status = StatusOf(store, record);
+  if (status != Status::kRunning && status != Status::kCreated)
+    return Fail(EINVAL, "cannot pause container " + Quote(id) + ": it is " + StatusName(status));
+  Cgroup cgroup = TRY(OpenCgroup(record));
+  return cgroup.Freeze();
+}
+
+Result<void> Resume(const StateStore& store, const std::string& id) {
+  ContainerLock lock = TRY(ContainerLock::Acquire(store, id));
+  ContainerRecord record = TRY(store.Load(id));
+  Status status = StatusOf(store, record);
+  if (status != Status::kPaused)
+    return Fail(EINVAL, "cannot resume container " + Quote(id) + ": it is " + StatusName(status) +
+                            ", not paused");
+  Cgroup cgroup = TRY(OpenCgroup(record));
+  return cgroup.Thaw();
+}
+
+Result<std::vector<pid_t>> Processes(const StateStore& store, const std::string& id) {
+  ContainerRecord record = TRY(store.Load(id));
+  Cgroup cgroup = TRY(OpenCgroup(record));
+  return cgroup.Pids();
+}
+
+Result<void> Update(const StateStore& store, const std::string& id,
+                    const oci::Resources& resources) {
+  ContainerLock lock = TRY(ContainerLock::Acquire(store, id));
+  ContainerRecord record = TRY(store.Load(id));
+  if (StatusOf(store, record) == Status::kStopped)
+    return Fail(EINVAL, "cannot update container " + Quote(id) + ": it is stopped");
+  Cgroup cgroup = TRY(OpenCgroup(record));
+  return cgroup.Update(resources);
+}
+
+Result<std::string> StatsEvent(const StateStore& store, const std::string& id) {
+  ContainerRecord record = TRY(store.Load(id));
+  if (StatusOf(store, record) == Status::kStopped)
+    return Fail(EINVAL, "container " + Quote(id) + " is stopped");
+  Cgroup cgroup = TRY(OpenCgroup(record));
+  return FormatStatsEvent(id, TRY(cgroup.Stats()));
+}
+
+}  // namespace hull::container
