@@ -2,6 +2,8 @@
 
 #include <nlohmann/json.hpp>
 
+#include "base/strings.h"
+
 #include "vmm/devices/virtio/net.h"
 #include "vmm/seccomp_filter.h"
 
@@ -53,6 +55,28 @@ Result<NetConfig> ParseNet(std::string_view text) {
   return net;
 }
 
+Result<VsockConfig> ParseVsock(std::string_view text) {
+  VsockConfig vsock;
+  bool have_cid = false;
+  while (!text.empty()) {
+    size_t comma = text.find(',');
+    std::string_view item = text.substr(0, comma);
+    text = comma == std::string_view::npos ? std::string_view() : text.substr(comma + 1);
+    if (item.starts_with("cid=")) {
+      auto cid = ParseUint(item.substr(4));
+      if (!cid) return Fail("vsock: bad CID " + Quote(item.substr(4)));
+      vsock.guest_cid = *cid;
+      have_cid = true;
+    } else if (item.starts_with("uds=")) {
+      vsock.uds_path = item.substr(4);
+    } else {
+      return Fail("vsock " + Quote(item) + ": expected cid=N,uds=PATH");
+    }
+  }
+  if (!have_cid || vsock.uds_path.empty()) return Fail("vsock: cid=N and uds=PATH are required");
+  return vsock;
+}
+
 Result<void> ValidateConfig(const VmConfig& config) {
   if (config.boot.kernel_path.empty()) return Fail("kernel: a kernel image path is required");
   if (config.cpus < 1 || config.cpus > kMaxVcpus) {
@@ -67,11 +91,16 @@ Result<void> ValidateConfig(const VmConfig& config) {
     if (net.tap.empty()) return Fail("network_interfaces: a tap name is required");
     if (!net.mac.empty()) TRY_CTX(virtio::ParseMac(net.mac), "network interface " + Quote(net.tap));
   }
-  if (config.disks.size() + config.nets.size() + (config.rng ? 1 : 0) > kMaxVirtioDevices)
+  if (config.vsock && (config.vsock->guest_cid < 3 || config.vsock->guest_cid > 0xfffffffe))
+    return Fail("vsock: guest CID " + std::to_string(config.vsock->guest_cid) + " is out of range 3..4294967294");
+  if (config.vsock && config.vsock->uds_path.empty()) return Fail("vsock: uds_path is required");
+  if (config.disks.size() + config.nets.size() + (config.rng ? 1 : 0) + (config.vsock ? 1 : 0) >
+      kMaxVirtioDevices)
     return Fail("too many virtio devices: at most " + std::to_string(kMaxVirtioDevices));
   for (const DiskConfig& disk : config.disks)
     if (disk.path.empty()) return Fail("drives: a drive needs a path");
-  if (!config.acpi && config.disks.size() + config.nets.size() + (config.rng ? 1 : 0) > kMaxVirtioDevicesWithoutAcpi)
+  if (!config.acpi && config.disks.size() + config.nets.size() + (config.rng ? 1 : 0) +
+                              (config.vsock ? 1 : 0) > kMaxVirtioDevicesWithoutAcpi)
     return Fail("without ACPI at most " + std::to_string(kMaxVirtioDevicesWithoutAcpi) + " virtio devices fit the legacy IRQs");
   TRY(ParseSeccompMode(config.seccomp));
   if (config.hugepages && config.memory_mib % 2 != 0)
@@ -120,7 +149,7 @@ Result<VmConfig> ParseConfigJson(std::string_view text, VmConfig config) {
   Json root = Json::parse(text, nullptr, /*allow_exceptions=*/false);
   if (root.is_discarded()) return Fail("invalid JSON");
   if (!root.is_object()) return Fail("expected a JSON object at the top level");
-  TRY(RejectUnknown(root, "", {"boot", "machine", "console", "drives", "network_interfaces", "rng"}));
+  TRY(RejectUnknown(root, "", {"boot", "machine", "console", "drives", "network_interfaces", "vsock", "rng"}));
   if (root.contains("boot")) {
     const Json& boot = root["boot"];
     if (!boot.is_object()) return Fail("boot: expected object");
@@ -177,6 +206,15 @@ Result<VmConfig> ParseConfigJson(std::string_view text, VmConfig config) {
       }
       config.nets.push_back(std::move(net));
     }
+  }
+  if (root.contains("vsock")) {
+    const Json& vsock = root["vsock"];
+    if (!vsock.is_object()) return Fail("vsock: expected object");
+    TRY(RejectUnknown(vsock, "vsock.", {"guest_cid", "uds_path"}));
+    if (!vsock.contains("guest_cid")) return Fail("vsock.guest_cid: required");
+    if (!vsock.contains("uds_path")) return Fail("vsock.uds_path: required");
+    config.vsock = VsockConfig{TRY(GetUnsigned(vsock, "guest_cid", "vsock.")),
+                               TRY(GetString(vsock, "uds_path", "vsock."))};
   }
   if (root.contains("rng")) config.rng = TRY(GetBool(root, "rng", ""));
   if (root.contains("console")) {

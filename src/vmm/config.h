@@ -2,6 +2,7 @@
 #pragma once
 
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -40,6 +41,14 @@ struct NetConfig {
 // Parses "tap=NAME[,mac=MAC]".
 [[nodiscard]] Result<NetConfig> ParseNet(std::string_view text);
 
+struct VsockConfig {
+  uint64_t guest_cid = 0;
+  std::string uds_path;  // host side: see devices/virtio/vsock.h
+};
+
+// Parses "cid=N,uds=PATH".
+[[nodiscard]] Result<VsockConfig> ParseVsock(std::string_view text);
+
 // virtio-mmio devices get GSIs from 5 up to the IOAPIC's last pin, 23.
 inline constexpr size_t kMaxVirtioDevices = 19;
 inline constexpr size_t kMaxVirtioDevicesWithoutAcpi = 11;  // GSIs 5..15, on the legacy PIC
@@ -53,6 +62,7 @@ struct VmConfig {
   ConsoleConfig console;
   std::vector<DiskConfig> disks;
   std::vector<NetConfig> nets;
+  std::optional<VsockConfig> vsock;
   bool rng = false;
   // ACPI tables (needed by stock kernels for SMP and virtio discovery). Without them, virtio
   // devices are announced on the command line and must use legacy IRQs (at most 15).
@@ -70,7 +80,8 @@ struct VmConfig {
 //    "machine": {"cpus": N, "memory_mib": N, "hugepages": BOOL, "memfd": BOOL, "acpi": BOOL},
 //    "console": "stdio" | "file:PATH" | "socket:PATH" | "none",
 //    "drives": [{"path": PATH, "readonly": BOOL}, ...],
-//    "network_interfaces": [{"tap": NAME, "mac": MAC}, ...], "rng": BOOL}
+//    "network_interfaces": [{"tap": NAME, "mac": MAC}, ...],
+//    "vsock": {"guest_cid": N, "uds_path": PATH}, "rng": BOOL}
 // Every field is optional here (flags may supply them); unknown fields are errors naming them.
 [[nodiscard]] Result<VmConfig> ParseConfigJson(std::string_view json, VmConfig defaults = {});
 

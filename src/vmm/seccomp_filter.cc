@@ -4,6 +4,7 @@
 #include <linux/kvm.h>
 #include <seccomp.h>
 #include <sys/ioctl.h>
+#include <sys/socket.h>
 
 #include <memory>
 
@@ -37,11 +38,18 @@ Result<void> InstallSeccompFilter(SeccompMode mode) {
       SCMP_SYS(sched_getaffinity), SCMP_SYS(getrandom), SCMP_SYS(fdatasync), SCMP_SYS(fsync),
       SCMP_SYS(fallocate), SCMP_SYS(lseek), SCMP_SYS(fstat), SCMP_SYS(newfstatat),
       SCMP_SYS(accept4), SCMP_SYS(sendto), SCMP_SYS(recvfrom), SCMP_SYS(unlink),
+      SCMP_SYS(connect), SCMP_SYS(shutdown), SCMP_SYS(epoll_wait), SCMP_SYS(epoll_pwait),
+      SCMP_SYS(epoll_ctl),
       SCMP_SYS(restart_syscall),
   };
   for (int syscall : kSyscalls) {
     if (seccomp_rule_add(ctx.get(), SCMP_ACT_ALLOW, syscall, 0) < 0)
       return Fail("seccomp: cannot allow system call " + std::to_string(syscall));
+  }
+  // vsock connects guest streams to unix sockets on the host: AF_UNIX sockets only.
+  if (seccomp_rule_add(ctx.get(), SCMP_ACT_ALLOW, SCMP_SYS(socket), 1,
+                       SCMP_A0(SCMP_CMP_EQ, AF_UNIX)) < 0) {
+    return Fail("seccomp: cannot allow AF_UNIX sockets");
   }
   // glibc opens a few /proc files read-only (malloc checks overcommit_memory when it adds an
   // arena for a new thread): allow opening for reading only, never creating or writing.

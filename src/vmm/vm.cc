@@ -34,6 +34,7 @@
 #include "vmm/devices/virtio/mmio.h"
 #include "vmm/devices/virtio/net.h"
 #include "vmm/devices/virtio/rng.h"
+#include "vmm/devices/virtio/vsock.h"
 #include "vmm/kvm/kvm_system.h"
 #include "vmm/kvm/vcpu_fd.h"
 #include "vmm/kvm/vm_fd.h"
@@ -260,6 +261,8 @@ Result<std::unique_ptr<Vm>> Vm::Create(const VmConfig& config) {
     virtio::MacAddress mac = net.mac.empty() ? virtio::RandomMac() : TRY(virtio::ParseMac(net.mac));
     virtio_devices.push_back(TRY(virtio::Net::OpenTap(net.tap, mac)));
   }
+  if (config.vsock)
+    virtio_devices.push_back(TRY(virtio::Vsock::Open(config.vsock->guest_cid, config.vsock->uds_path)));
   if (config.rng) virtio_devices.push_back(std::make_unique<virtio::Rng>());
   x86_64::acpi::AcpiConfig acpi{config.cpus, {}};
   for (size_t i = 0; i < virtio_devices.size(); ++i) {

@@ -24,7 +24,7 @@ int Die(const hull::Error& error) {
 
 int main(int argc, char** argv) {
   CLI::App app{"hull-vmm: a KVM microVM monitor"};
-  std::string config_path, kernel, initrd, cmdline, console = "stdio", seccomp = "on";
+  std::string config_path, kernel, initrd, cmdline, console = "stdio", seccomp = "on", vsock;
   uint32_t cpus = 1;
   uint64_t memory_mib = 128;
   bool hugepages = false, verbose = false, rng = false, no_acpi = false;
@@ -40,6 +40,7 @@ int main(int argc, char** argv) {
   auto* huge_opt = app.add_flag("--hugepages", hugepages, "back guest memory with huge pages");
   auto* disk_opt = app.add_option("--disk", disks, "virtio-blk disk: PATH[,readonly] (repeatable)");
   auto* net_opt = app.add_option("--net", nets, "virtio-net on a tap: tap=NAME[,mac=MAC] (repeatable)");
+  auto* vsock_opt = app.add_option("--vsock", vsock, "virtio-vsock: cid=N,uds=PATH");
   auto* rng_opt = app.add_flag("--rng", rng, "add a virtio-rng device");
   auto* no_acpi_opt = app.add_flag("--no-acpi", no_acpi,
                                    "no ACPI tables; announce virtio devices on the command line");
@@ -66,6 +67,11 @@ int main(int argc, char** argv) {
   if (memory_opt->count()) config.memory_mib = memory_mib;
   if (huge_opt->count()) config.hugepages = hugepages;
   if (rng_opt->count()) config.rng = rng;
+  if (vsock_opt->count()) {
+    auto parsed = hull::vmm::ParseVsock(vsock);
+    if (!parsed) return Die(parsed.error());
+    config.vsock = *parsed;
+  }
   if (no_acpi_opt->count()) config.acpi = !no_acpi;
   if (seccomp_opt->count()) config.seccomp = seccomp;
   if (net_opt->count()) {

@@ -198,6 +198,22 @@ TEST_F(VmmKvm, WithoutAcpiVirtioDevicesAreOnTheCommandLine) {
   EXPECT_EQ(hull::linux::ReadFile(console).value_or(""), "hull virtio_mmio.device=4K@0xd0000000:5\n");
 }
 
+TEST_F(VmmKvm, VsockListensWhileTheVmRuns) {
+  std::string path = dir_ + "/v.sock";
+  pid_t pid = Start({"--kernel", Guest("spin"), "--memory", "16", "--console", "none",
+                     "--vsock", "cid=3,uds=" + path});
+  bool listening = false;
+  for (int i = 0; i < 200 && !listening; ++i) {
+    listening = hull::linux::Exists(path);
+    if (!listening) std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+  EXPECT_TRUE(listening);
+  ::kill(pid, SIGTERM);
+  Outcome o = Wait(pid, std::chrono::seconds(10));
+  EXPECT_EQ(o.status, 0) << o.stderr_text;
+  EXPECT_FALSE(hull::linux::Exists(path)) << "the vsock socket is removed when the VM ends";
+}
+
 TEST_F(VmmKvm, ManyVcpusStartAndStop) {
   Outcome o = Run({"--kernel", Guest("debug_exit"), "--memory", "16", "--cpus", "32", "--console", "none"});
   EXPECT_EQ(o.status, 42) << o.stderr_text;

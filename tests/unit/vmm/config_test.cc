@@ -122,5 +122,26 @@ TEST(VmmConfig, WithoutAcpiOnlyLegacyIrqsAreAvailable) {
   EXPECT_FALSE(ValidateConfig(*config));
 }
 
+TEST(VmmConfig, Vsock) {
+  auto config = ParseConfigJson(R"({"vsock": {"guest_cid": 3, "uds_path": "/run/v.sock"}})");
+  ASSERT_TRUE(config) << config.error().ToString();
+  ASSERT_TRUE(config->vsock);
+  EXPECT_EQ(config->vsock->guest_cid, 3u);
+  ExpectError(ParseConfigJson(R"({"vsock": {"guest_cid": 3}})"), "vsock.uds_path: required");
+  ExpectError(ParseConfigJson(R"({"vsock": {"cid": 3, "uds_path": "/x"}})"), "vsock.cid: unknown field");
+  auto parsed = ParseVsock("cid=7,uds=/tmp/v.sock");
+  ASSERT_TRUE(parsed);
+  EXPECT_EQ(parsed->guest_cid, 7u);
+  EXPECT_EQ(parsed->uds_path, "/tmp/v.sock");
+  EXPECT_FALSE(ParseVsock("cid=x,uds=/a"));
+  EXPECT_FALSE(ParseVsock("uds=/a"));
+  VmConfig bad;
+  bad.boot.kernel_path = "/k";
+  bad.vsock = VsockConfig{2, "/a"};
+  auto r = ValidateConfig(bad);
+  ASSERT_FALSE(r);
+  EXPECT_NE(r.error().ToString().find("CID 2 is out of range"), std::string::npos);
+}
+
 }  // namespace
 }  // namespace hull::vmm

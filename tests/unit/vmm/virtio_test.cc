@@ -2,6 +2,7 @@
 // plain memory, including the malformed queues a hostile guest can build.
 #include <gtest/gtest.h>
 #include <sys/socket.h>
+#include <sys/un.h>
 #include <unistd.h>
 
 #include <cstring>
@@ -13,6 +14,7 @@
 #include "vmm/devices/virtio/mmio.h"
 #include "vmm/devices/virtio/net.h"
 #include "vmm/devices/virtio/rng.h"
+#include "vmm/devices/virtio/vsock.h"
 
 namespace hull::vmm::virtio {
 namespace {
@@ -461,6 +463,201 @@ TEST(VmmVirtioNetMac, ParsesAndRejects) {
   EXPECT_FALSE(ParseMac("01:00:5e:00:00:01")) << "multicast";
   MacAddress random = RandomMac();
   EXPECT_EQ(random[0] & 3, 2) << "locally administered unicast";
+}
+
+// virtio-vsock with unix sockets on the host side, driven by a fake guest driver.
+class VmmVirtioVsock : public ::testing::Test {
+ protected:
+  static constexpr uint64_t kGuestCid = 42;
+  static constexpr uint64_t kTxBuffer = 0x10000, kRxBuffers = 0x40000;
+
+  void SetUp() override {
+    char pattern[] = "/tmp/hull-vmm-vsock-XXXXXX";
+    ASSERT_NE(mkdtemp(pattern), nullptr);
+    dir_ = pattern;
+    auto vsock = Vsock::Open(kGuestCid, dir_ + "/v.sock");
+    ASSERT_TRUE(vsock) << vsock.error().ToString();
+    driver_ = std::make_unique<FakeDriver>(std::move(*vsock));
+    driver_->Initialize();
+    for (uint16_t i = 0; i < 8; ++i) PostRx();
+    driver_->Notify(Vsock::kReceiveQueue);
+  }
+  void TearDown() override {
+    driver_.reset();
+    (void)linux::RemoveAll(dir_);
+  }
+
+  void PostRx() {
+    uint16_t d = next_rx_descriptor_++;
+    driver_->Submit({{kRxBuffers + (d % 16) * 0x2000, 0x2000, true}}, d % 16, Vsock::kReceiveQueue);
+  }
+  void Send(uint16_t op, uint32_t src_port, uint32_t dst_port, const std::string& payload = "",
+            uint32_t flags = 0) {
+    VsockHeader h{kGuestCid, Vsock::kHostCid, src_port, dst_port, static_cast<uint32_t>(payload.size()),
+                  Vsock::kTypeStream, op, flags, 65536, guest_forwarded_};
+    std::memcpy(driver_->ram_.data() + kTxBuffer, &h, sizeof(h));
+    std::memcpy(driver_->ram_.data() + kTxBuffer + sizeof(h), payload.data(), payload.size());
+    uint16_t d = next_tx_descriptor_++ % 16;
+    driver_->Submit({{kTxBuffer, static_cast<uint32_t>(sizeof(h) + payload.size()), false}}, d,
+                    Vsock::kTransmitQueue);
+    driver_->Notify(Vsock::kTransmitQueue);
+  }
+  // Packets the device has put in the receive queue since the last call.
+  std::vector<std::pair<VsockHeader, std::string>> Received() {
+    std::vector<std::pair<VsockHeader, std::string>> packets;
+    while (rx_seen_ != driver_->UsedIndex(Vsock::kReceiveQueue)) {
+      auto [id, length] = driver_->Used(rx_seen_++, Vsock::kReceiveQueue);
+      VsockHeader h;
+      uint64_t at = kRxBuffers + (id % 16) * 0x2000;
+      std::memcpy(&h, driver_->ram_.data() + at, sizeof(h));
+      std::string payload(reinterpret_cast<char*>(driver_->ram_.data() + at + sizeof(h)),
+                          length >= sizeof(h) ? length - sizeof(h) : 0);
+      packets.emplace_back(h, payload);
+      PostRx();
+    }
+    driver_->Notify(Vsock::kReceiveQueue);
+    return packets;
+  }
+  void Poll() { driver_->transport_.HandlePollReady(); }
+  linux::UniqueFd Listen(const std::string& path) {
+    int fd = ::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    sockaddr_un a{};
+    a.sun_family = AF_UNIX;
+    std::strncpy(a.sun_path, path.c_str(), sizeof(a.sun_path) - 1);
+    EXPECT_EQ(::bind(fd, reinterpret_cast<sockaddr*>(&a), sizeof(a)), 0);
+    EXPECT_EQ(::listen(fd, 4), 0);
+    return linux::UniqueFd(fd);
+  }
+  linux::UniqueFd Connect(const std::string& path) {
+    int fd = ::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    sockaddr_un a{};
+    a.sun_family = AF_UNIX;
+    std::strncpy(a.sun_path, path.c_str(), sizeof(a.sun_path) - 1);
+    EXPECT_EQ(::connect(fd, reinterpret_cast<sockaddr*>(&a), sizeof(a)), 0) << strerror(errno);
+    return linux::UniqueFd(fd);
+  }
+  static std::string ReadSome(int fd) {
+    char buffer[256];
+    timeval timeout{2, 0};
+    ::setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &timeout, sizeof(timeout));
+    ssize_t n = ::read(fd, buffer, sizeof(buffer));
+    return n > 0 ? std::string(buffer, n) : "";
+  }
+
+  std::string dir_;
+  std::unique_ptr<FakeDriver> driver_;
+  uint16_t next_rx_descriptor_ = 0, next_tx_descriptor_ = 0, rx_seen_ = 0;
+  uint32_t guest_forwarded_ = 0;
+};
+
+TEST_F(VmmVirtioVsock, ConfigHasTheGuestCid) {
+  EXPECT_EQ(driver_->Read(MmioTransport::kDeviceId), Vsock::kDeviceType);
+  EXPECT_EQ(driver_->Read(MmioTransport::kConfig), kGuestCid);
+}
+
+TEST_F(VmmVirtioVsock, GuestConnectsToAHostListener) {
+  linux::UniqueFd listener = Listen(dir_ + "/v.sock_5000");
+  Send(Vsock::kOpRequest, 1234, 5000);
+  auto packets = Received();
+  ASSERT_EQ(packets.size(), 1u);
+  EXPECT_EQ(packets[0].first.op, Vsock::kOpResponse);
+  EXPECT_EQ(packets[0].first.src_port, 5000u);
+  EXPECT_EQ(packets[0].first.dst_port, 1234u);
+  EXPECT_EQ(packets[0].first.dst_cid, kGuestCid);
+  int accepted = ::accept4(listener.get(), nullptr, nullptr, SOCK_CLOEXEC);
+  ASSERT_GE(accepted, 0);
+  linux::UniqueFd host(accepted);
+
+  Send(Vsock::kOpReadWrite, 1234, 5000, "ping from guest");
+  EXPECT_EQ(ReadSome(host.get()), "ping from guest");
+  ASSERT_EQ(::write(host.get(), "pong", 4), 4);
+  Poll();
+  packets = Received();
+  std::string data;
+  for (auto& [h, payload] : packets) {
+    if (h.op == Vsock::kOpReadWrite) data += payload;
+    EXPECT_EQ(h.fwd_cnt, 15u) << "our fwd_cnt counts what reached the host";
+  }
+  EXPECT_EQ(data, "pong");
+
+  host.reset();  // host closes: the guest is told
+  Poll();
+  packets = Received();
+  ASSERT_FALSE(packets.empty());
+  EXPECT_EQ(packets.back().first.op, Vsock::kOpShutdown);
+  Send(Vsock::kOpReset, 1234, 5000);
+}
+
+TEST_F(VmmVirtioVsock, ConnectionToANonListeningPortIsReset) {
+  Send(Vsock::kOpRequest, 1234, 6000);
+  auto packets = Received();
+  ASSERT_EQ(packets.size(), 1u);
+  EXPECT_EQ(packets[0].first.op, Vsock::kOpReset);
+}
+
+TEST_F(VmmVirtioVsock, HostConnectsToTheGuest) {
+  linux::UniqueFd host = Connect(dir_ + "/v.sock");
+  ASSERT_EQ(::write(host.get(), "CONNECT 52\n", 11), 11);
+  Poll();
+  auto packets = Received();
+  ASSERT_EQ(packets.size(), 1u);
+  EXPECT_EQ(packets[0].first.op, Vsock::kOpRequest);
+  EXPECT_EQ(packets[0].first.dst_port, 52u);
+  uint32_t host_port = packets[0].first.src_port;
+  EXPECT_GE(host_port, Vsock::kFirstHostPort);
+  Send(Vsock::kOpResponse, 52, host_port);
+  EXPECT_EQ(ReadSome(host.get()), "OK " + std::to_string(host_port) + "\n");
+  ASSERT_EQ(::write(host.get(), "hello guest", 11), 11);
+  Poll();
+  packets = Received();
+  ASSERT_EQ(packets.size(), 1u);
+  EXPECT_EQ(packets[0].first.op, Vsock::kOpReadWrite);
+  EXPECT_EQ(packets[0].second, "hello guest");
+  Send(Vsock::kOpReadWrite, 52, host_port, "hello host");
+  EXPECT_EQ(ReadSome(host.get()), "hello host");
+}
+
+TEST_F(VmmVirtioVsock, BadHandshakeAndGuestRefusalCloseTheHostSocket) {
+  linux::UniqueFd bad = Connect(dir_ + "/v.sock");
+  ASSERT_EQ(::write(bad.get(), "HELLO\n", 6), 6);
+  Poll();
+  EXPECT_EQ(ReadSome(bad.get()), "") << "closed without an answer";
+  EXPECT_TRUE(Received().empty());
+
+  linux::UniqueFd refused = Connect(dir_ + "/v.sock");
+  ASSERT_EQ(::write(refused.get(), "CONNECT 99\n", 11), 11);
+  Poll();
+  auto packets = Received();
+  ASSERT_EQ(packets.size(), 1u);
+  Send(Vsock::kOpReset, 99, packets[0].first.src_port);
+  EXPECT_EQ(ReadSome(refused.get()), "");
+}
+
+TEST_F(VmmVirtioVsock, MalformedPacketsAreDropped) {
+  linux::UniqueFd listener = Listen(dir_ + "/v.sock_7000");
+  // A header claiming more payload than the packet has.
+  VsockHeader h{kGuestCid, Vsock::kHostCid, 1, 7000, 1000, Vsock::kTypeStream, Vsock::kOpRequest, 0, 0, 0};
+  std::memcpy(driver_->ram_.data() + kTxBuffer, &h, sizeof(h));
+  driver_->Submit({{kTxBuffer, sizeof(h), false}}, 0, Vsock::kTransmitQueue);
+  // A packet shorter than a header, and one from a CID that is not the guest's.
+  driver_->Submit({{kTxBuffer, 10, false}}, 1, Vsock::kTransmitQueue);
+  VsockHeader spoofed{7, Vsock::kHostCid, 1, 7000, 0, Vsock::kTypeStream, Vsock::kOpRequest, 0, 0, 0};
+  std::memcpy(driver_->ram_.data() + kTxBuffer + 0x100, &spoofed, sizeof(spoofed));
+  driver_->Submit({{kTxBuffer + 0x100, sizeof(spoofed), false}}, 2, Vsock::kTransmitQueue);
+  next_tx_descriptor_ = 3;
+  driver_->Notify(Vsock::kTransmitQueue);
+  EXPECT_EQ(driver_->UsedIndex(Vsock::kTransmitQueue), 3);
+  EXPECT_TRUE(Received().empty());
+  // Data on a connection that does not exist is answered with a reset.
+  Send(Vsock::kOpReadWrite, 1, 7000, "stray");
+  auto packets = Received();
+  ASSERT_EQ(packets.size(), 1u);
+  EXPECT_EQ(packets[0].first.op, Vsock::kOpReset);
+}
+
+TEST(VmmVirtioVsockOpen, RejectsBadCids) {
+  EXPECT_FALSE(Vsock::Open(2, "/tmp/hull-vmm-vsock-unused.sock"));
+  EXPECT_FALSE(Vsock::Open(1ULL << 33, "/tmp/hull-vmm-vsock-unused.sock"));
 }
 
 }  // namespace

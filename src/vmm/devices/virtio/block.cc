@@ -72,9 +72,8 @@ void Block::ReadConfig(uint64_t offset, std::span<uint8_t> data) const {
   ReadConfigBytes(config, offset, data);
 }
 
-uint8_t Block::Serve(const memory::GuestMemory& memory, const Chain& chain, uint32_t type,
-                     uint64_t sector, const std::vector<Buffer>& data, uint32_t& written) {
-  (void)chain;
+uint8_t Block::Serve(const memory::GuestMemory& memory, uint32_t type, uint64_t sector,
+                     const std::vector<Buffer>& data, uint32_t& written) {
   auto in_range = [&](uint64_t first, uint64_t bytes) {
     return first <= sectors() && bytes <= size_ - first * kSectorSize;
   };
@@ -166,7 +165,12 @@ uint8_t Block::Serve(const memory::GuestMemory& memory, const Chain& chain, uint
   }
 }
 
-bool Block::ProcessQueue(const memory::GuestMemory& memory, Queue& queue, size_t) {
+uint32_t Block::ProcessQueue(const memory::GuestMemory& memory, std::span<Queue> queues,
+                             size_t index) {
+  return index < queues.size() && ServeQueue(memory, queues[index]) ? 1u << index : 0;
+}
+
+bool Block::ServeQueue(const memory::GuestMemory& memory, Queue& queue) {
   bool used = false;
   while (true) {
     auto popped = queue.PopChain(memory);
@@ -212,7 +216,7 @@ bool Block::ProcessQueue(const memory::GuestMemory& memory, Queue& queue, size_t
         bool wrong_direction = device_writes ? !readable.empty() : !writable.empty();
         uint8_t result = wrong_direction
                              ? kStatusIoError
-                             : Serve(memory, *chain, header.type, header.sector,
+                             : Serve(memory, header.type, header.sector,
                                      device_writes ? writable : readable, written);
         if (memory.WriteObject<uint8_t>(status_address, result)) written += 1;
       }

@@ -38,7 +38,8 @@ class Block : public VirtioDevice {
   uint64_t Features() const override;
   size_t QueueCount() const override { return 1; }
   void ReadConfig(uint64_t offset, std::span<uint8_t> data) const override;
-  bool ProcessQueue(const memory::GuestMemory& memory, Queue& queue, size_t index) override;
+  uint32_t ProcessQueue(const memory::GuestMemory& memory, std::span<Queue> queues,
+                        size_t index) override;
 
   uint64_t sectors() const { return size_ / kSectorSize; }
 
@@ -46,8 +47,9 @@ class Block : public VirtioDevice {
   Block(linux::UniqueFd fd, uint64_t size, bool read_only, std::string id)
       : fd_(std::move(fd)), size_(size), read_only_(read_only), id_(std::move(id)) {}
   // Serves one request; returns the status byte and adds to `written` the data bytes returned.
-  uint8_t Serve(const memory::GuestMemory& memory, const Chain& chain, uint32_t type,
-                uint64_t sector, const std::vector<Buffer>& data, uint32_t& written);
+  uint8_t Serve(const memory::GuestMemory& memory, uint32_t type, uint64_t sector,
+                const std::vector<Buffer>& data, uint32_t& written);
+  bool ServeQueue(const memory::GuestMemory& memory, Queue& queue);
 
   linux::UniqueFd fd_;
   uint64_t size_;

@@ -30,9 +30,12 @@ class VirtioDevice {
   virtual void WriteConfig(uint64_t, std::span<const uint8_t>) {}
   // Called once the driver sets DRIVER_OK, with the negotiated features.
   virtual Result<void> Activate(uint64_t /*features*/) { return {}; }
-  // Processes the available buffers of queue `index`; returns true if it used any (the
-  // transport then raises the used-buffer interrupt if the driver wants it).
-  virtual bool ProcessQueue(const memory::GuestMemory& memory, Queue& queue, size_t index) = 0;
+  // Processes the available buffers of queue `index` (the driver notified it); `queues` holds
+  // all of the device's queues, for devices whose requests produce answers on another queue.
+  // Returns a bitmask of the queues it put used buffers in (the transport then raises the
+  // used-buffer interrupt if the driver wants it).
+  virtual uint32_t ProcessQueue(const memory::GuestMemory& memory, std::span<Queue> queues,
+                                size_t index) = 0;
   virtual void Reset() {}
 
   // A host fd the event loop should poll for readability on the device's behalf (it remains

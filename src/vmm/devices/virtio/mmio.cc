@@ -138,9 +138,15 @@ void MmioTransport::Notify(uint32_t index) {
 void MmioTransport::NotifyLocked(uint32_t index) {
   if (!(status_ & kStatusDriverOk) || (status_ & kStatusNeedsReset)) return;
   if (index >= queues_.size() || !queues_[index].ready()) return;
-  Queue& queue = queues_[index];
-  if (device_->ProcessQueue(memory_, queue, index) && queue.NeedsInterrupt(memory_)) {
-    SetInterruptStatus(interrupt_status_ | kInterruptUsedBuffer);
+  RaiseForUsed(device_->ProcessQueue(memory_, queues_, index));
+}
+
+void MmioTransport::RaiseForUsed(uint32_t used_queues) {
+  for (size_t i = 0; i < queues_.size() && i < 32; ++i) {
+    if ((used_queues & (1u << i)) && queues_[i].NeedsInterrupt(memory_)) {
+      SetInterruptStatus(interrupt_status_ | kInterruptUsedBuffer);
+      return;
+    }
   }
 }
 
@@ -153,13 +159,7 @@ int MmioTransport::PollFd() const {
 void MmioTransport::HandlePollReady() {
   std::lock_guard lock(mutex_);
   if (!(status_ & kStatusDriverOk) || (status_ & kStatusNeedsReset)) return;
-  uint32_t used = device_->HandlePollReady(memory_, queues_);
-  for (size_t i = 0; i < queues_.size(); ++i) {
-    if ((used & (1u << i)) && queues_[i].NeedsInterrupt(memory_)) {
-      SetInterruptStatus(interrupt_status_ | kInterruptUsedBuffer);
-      break;
-    }
-  }
+  RaiseForUsed(device_->HandlePollReady(memory_, queues_));
 }
 
 void MmioTransport::SetInterruptStatus(uint32_t status) {

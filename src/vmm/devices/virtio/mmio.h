@@ -65,6 +65,8 @@ class MmioTransport : public devices::BusDevice {
   uint32_t ReadRegister(uint64_t offset);
   void WriteRegister(uint64_t offset, uint32_t value);
   void NotifyLocked(uint32_t index);
+  // Raises the used-buffer interrupt if the driver wants one for any queue in the bitmask.
+  void RaiseForUsed(uint32_t used_queues);
   void SetInterruptStatus(uint32_t status);
   void ResetLocked();
   Queue* SelectedQueue();

@@ -72,11 +72,13 @@ void Net::Reset() {
 
 int Net::PollFd() const { return waiting_for_buffers_ ? -1 : backend_.get(); }
 
-bool Net::ProcessQueue(const memory::GuestMemory& memory, Queue& queue, size_t index) {
-  if (index == kTransmitQueue) return Transmit(memory, queue);
+uint32_t Net::ProcessQueue(const memory::GuestMemory& memory, std::span<Queue> queues,
+                           size_t index) {
+  if (index >= queues.size()) return 0;
+  if (index == kTransmitQueue) return Transmit(memory, queues[index]) ? 1u << index : 0;
   // New receive buffers: deliver what waited for them.
   waiting_for_buffers_ = false;
-  return Receive(memory, queue);
+  return Receive(memory, queues[index]) ? 1u << index : 0;
 }
 
 uint32_t Net::HandlePollReady(const memory::GuestMemory& memory, std::span<Queue> queues) {

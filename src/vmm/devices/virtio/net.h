@@ -45,7 +45,8 @@ class Net : public VirtioDevice {
   uint64_t Features() const override { return kFeatureMac | kFeatureStatus; }
   size_t QueueCount() const override { return 2; }
   void ReadConfig(uint64_t offset, std::span<uint8_t> data) const override;
-  bool ProcessQueue(const memory::GuestMemory& memory, Queue& queue, size_t index) override;
+  uint32_t ProcessQueue(const memory::GuestMemory& memory, std::span<Queue> queues,
+                        size_t index) override;
   void Reset() override;
   int PollFd() const override;
   uint32_t HandlePollReady(const memory::GuestMemory& memory, std::span<Queue> queues) override;

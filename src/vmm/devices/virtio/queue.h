@@ -77,6 +77,9 @@ class Queue {
   // Takes the next available chain, if any. An error in the ring itself (not in one chain)
   // is a Result error on the outer level.
   [[nodiscard]] Result<std::optional<PoppedChain>> PopChain(const memory::GuestMemory& memory);
+  // Gives back the chain the last PopChain() returned, unused, so that the next PopChain()
+  // returns it again (for devices that find they have nothing to put in it after all).
+  void UndoPop() { --next_avail_; }
   // Puts `head` in the used ring with `written` bytes written to its writable buffers.
   [[nodiscard]] Result<void> AddUsed(const memory::GuestMemory& memory, uint16_t head,
                                      uint32_t written);

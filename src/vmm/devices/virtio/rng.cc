@@ -8,7 +8,12 @@
 
 namespace hull::vmm::virtio {
 
-bool Rng::ProcessQueue(const memory::GuestMemory& memory, Queue& queue, size_t) {
+uint32_t Rng::ProcessQueue(const memory::GuestMemory& memory, std::span<Queue> queues,
+                           size_t index) {
+  return index < queues.size() && Serve(memory, queues[index]) ? 1u << index : 0;
+}
+
+bool Rng::Serve(const memory::GuestMemory& memory, Queue& queue) {
   bool used = false;
   while (true) {
     auto popped = queue.PopChain(memory);

@@ -18,7 +18,11 @@ class Rng : public VirtioDevice {
   void ReadConfig(uint64_t, std::span<uint8_t> data) const override {
     std::fill(data.begin(), data.end(), 0);
   }
-  bool ProcessQueue(const memory::GuestMemory& memory, Queue& queue, size_t index) override;
+  uint32_t ProcessQueue(const memory::GuestMemory& memory, std::span<Queue> queues,
+                        size_t index) override;
+
+ private:
+  bool Serve(const memory::GuestMemory& memory, Queue& queue);
 };
 
 }  // namespace hull::vmm::virtio
