@@ -10,6 +10,7 @@
 #
 # Usage: bench/vmm.sh            (builds nothing; expects build-vmm/ or HULL_VMM=path)
 #   RUNS=50 bench/vmm.sh         more hyperfine runs
+#   TOTAL_VMS=100 PARALLEL_VMS=8 bench/vmm.sh   the VMs-per-second part
 set -euo pipefail
 
 root=$(cd "$(dirname "$0")/.." && pwd)
@@ -55,7 +56,25 @@ peak_rss() {  # median of 7 runs of peak RSS in KiB
 hull_rss=$(peak_rss "${hull_cmd[@]}")
 qemu_rss=$(peak_rss "${qemu_cmd[@]}")
 
-python3 - "$work/times.json" "$hull_rss" "$qemu_rss" <<'PY'
+# VMs started (and finished) per second: `total` stub VMs, `parallel` at a time.
+total=${TOTAL_VMS:-40}
+parallel=${PARALLEL_VMS:-4}
+throughput() {
+  local start end running=0
+  start=$(date +%s.%N)
+  for ((i = 0; i < total; i++)); do
+    "$@" >/dev/null 2>&1 &
+    running=$((running + 1))
+    if [ "$running" -ge "$parallel" ]; then wait -n || true; running=$((running - 1)); fi
+  done
+  wait || true
+  end=$(date +%s.%N)
+  python3 -c "print(f'{$total / ($end - $start):.1f}')"
+}
+hull_rate=$(throughput "${hull_cmd[@]}")
+qemu_rate=$(throughput "${qemu_cmd[@]}")
+
+python3 - "$work/times.json" "$hull_rss" "$qemu_rss" "$hull_rate" "$qemu_rate" "$total" "$parallel" <<'PY'
 import json, sys
 results = {r["command"]: r for r in json.load(open(sys.argv[1]))["results"]}
 hull, qemu = results["hull-vmm"], results["qemu-microvm"]
@@ -67,4 +86,8 @@ for name, r, rss in (("hull-vmm", hull, hull_rss), ("qemu microvm", qemu, qemu_r
     print(f"{name:14}{r['median']*1000:>11.2f} ms{cpu(r)*1000:>11.2f} ms{rss/1024:>9.1f} MB")
 print(f"{'ratio':14}{hull['median']/qemu['median']:>14.3f}{cpu(hull)/cpu(qemu):>14.3f}"
       f"{hull_rss/qemu_rss:>12.3f}   (hull-vmm / QEMU)")
+hull_rate, qemu_rate = float(sys.argv[4]), float(sys.argv[5])
+print()
+print(f"VMs per second ({sys.argv[6]} stub VMs, {sys.argv[7]} at a time): hull-vmm {hull_rate:.1f}, "
+      f"QEMU {qemu_rate:.1f}, ratio {hull_rate/qemu_rate:.2f} (higher is better for hull-vmm)")
 PY
