@@ -25,6 +25,7 @@
 #include "vmm/devices/acpi_sleep.h"
 #include "vmm/devices/bus.h"
 #include "vmm/devices/debug_port.h"
+#include "vmm/devices/guest_log.h"
 #include "vmm/devices/i8042.h"
 #include "vmm/devices/interrupt.h"
 #include "vmm/devices/panic_detector.h"
@@ -250,7 +251,7 @@ Result<std::unique_ptr<Vm>> Vm::Create(const VmConfig& config) {
                             if (event & devices::PvPanic::kPanicked)
                               state->Stop(StopReason::kPanic, 2, "guest kernel panicked (pvpanic)");
                             else
-                              log::Warning("guest reported a crash-loaded event (pvpanic)");
+                              devices::GuestWarning("guest reported a crash-loaded event (pvpanic)");
                           }),
                           "pvpanic"));
   // virtio-mmio devices: one 4 KiB window each from kVirtioMmioBase, GSIs from 5.
@@ -305,7 +306,7 @@ Result<std::unique_ptr<Vm>> Vm::Create(const VmConfig& config) {
                             if (type == x86_64::acpi::kS5SleepType)
                               state->Stop(StopReason::kShutdown, 0, "guest powered off (ACPI S5)");
                             else
-                              log::Warning("guest asked for unsupported sleep type " + std::to_string(type));
+                              devices::GuestWarning("guest asked for unsupported sleep type " + std::to_string(type));
                           }),
                           "ACPI sleep control"));
   return std::unique_ptr<Vm>(new Vm(std::move(s)));

@@ -7,6 +7,7 @@
 
 #include "vmm/devices/bus.h"
 #include "vmm/devices/debug_port.h"
+#include "vmm/devices/guest_log.h"
 #include "vmm/devices/i8042.h"
 #include "vmm/devices/panic_detector.h"
 #include "vmm/devices/rtc.h"
@@ -271,6 +272,16 @@ TEST(VmmPanicDetector, FindsTheBannerAcrossWrites) {
   EXPECT_FALSE(feed("---[ end Kernel panic - not syncing"));
   std::string flood(100000, 'x');
   EXPECT_FALSE(feed(flood)) << "long lines are truncated, not buffered without bound";
+}
+
+TEST(VmmGuestWarning, AFloodIsCutToABurst) {
+  // Only checks that a flood returns quickly and does not crash; the output goes to stderr.
+  testing::internal::CaptureStderr();
+  for (int i = 0; i < 10000; ++i) GuestWarning("bad chain " + std::to_string(i));
+  std::string err = testing::internal::GetCapturedStderr();
+  size_t lines = std::count(err.begin(), err.end(), '\n');
+  EXPECT_LE(lines, static_cast<size_t>(kGuestWarningBurst + 2));
+  EXPECT_GE(lines, 1u);
 }
 
 }  // namespace

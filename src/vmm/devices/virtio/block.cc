@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "base/log.h"
+#include "vmm/devices/guest_log.h"
 
 namespace hull::vmm::virtio {
 namespace {
@@ -175,14 +176,14 @@ bool Block::ServeQueue(const memory::GuestMemory& memory, Queue& queue) {
   while (true) {
     auto popped = queue.PopChain(memory);
     if (!popped) {
-      log::Warning("virtio-blk: " + popped.error().ToString());
+      devices::GuestWarning("virtio-blk: " + popped.error().ToString());
       return used;
     }
     if (!*popped) return used;
     uint32_t written = 0;
     const Result<Chain>& chain = (*popped)->chain;
     if (!chain) {
-      log::Warning("virtio-blk: bad request: " + chain.error().ToString());
+      devices::GuestWarning("virtio-blk: bad request: " + chain.error().ToString());
     } else {
       // Layout: header (readable), data buffers (readable for OUT/discard, writable for IN and
       // GET_ID), then the status byte (the last writable byte).
@@ -192,7 +193,7 @@ bool Block::ServeQueue(const memory::GuestMemory& memory, Queue& queue) {
                                        std::span(reinterpret_cast<uint8_t*>(&header), sizeof(header)))
                            .has_value();
       if (!header_ok || chain->writable.empty() || chain->writable.back().length == 0) {
-        log::Warning("virtio-blk: request without a header or status byte");
+        devices::GuestWarning("virtio-blk: request without a header or status byte");
       } else {
         // Split off the status byte and the header's share of the readable buffers.
         std::vector<Buffer> writable = chain->writable;
@@ -222,7 +223,7 @@ bool Block::ServeQueue(const memory::GuestMemory& memory, Queue& queue) {
       }
     }
     if (auto r = queue.AddUsed(memory, (*popped)->head, written); !r) {
-      log::Warning("virtio-blk: " + r.error().ToString());
+      devices::GuestWarning("virtio-blk: " + r.error().ToString());
       return used;
     }
     used = true;

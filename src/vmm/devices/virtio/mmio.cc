@@ -3,6 +3,7 @@
 #include <cstring>
 
 #include "base/log.h"
+#include "vmm/devices/guest_log.h"
 
 namespace hull::vmm::virtio {
 
@@ -93,7 +94,7 @@ void MmioTransport::WriteRegister(uint64_t offset, uint32_t value) {
       if (!queue) return;
       if (value == 1) {
         if (auto valid = queue->Validate(memory_); !valid) {
-          log::Warning("virtio: queue " + std::to_string(queue_select_) + " rejected: " +
+          devices::GuestWarning("virtio: queue " + std::to_string(queue_select_) + " rejected: " +
                        valid.error().ToString());
           status_ |= kStatusNeedsReset;
           return;
@@ -119,7 +120,7 @@ void MmioTransport::WriteRegister(uint64_t offset, uint32_t value) {
       }
       if ((added & kStatusDriverOk) && (value & kStatusFeaturesOk)) {
         if (auto activated = device_->Activate(driver_features_); !activated) {
-          log::Warning("virtio: device activation failed: " + activated.error().ToString());
+          devices::GuestWarning("virtio: device activation failed: " + activated.error().ToString());
           value |= kStatusNeedsReset;
         }
       }

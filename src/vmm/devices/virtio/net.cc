@@ -10,6 +10,7 @@
 #include <cstring>
 
 #include "base/log.h"
+#include "vmm/devices/guest_log.h"
 
 namespace hull::vmm::virtio {
 
@@ -91,16 +92,16 @@ bool Net::Transmit(const memory::GuestMemory& memory, Queue& queue) {
   while (true) {
     auto popped = queue.PopChain(memory);
     if (!popped) {
-      log::Warning("virtio-net tx: " + popped.error().ToString());
+      devices::GuestWarning("virtio-net tx: " + popped.error().ToString());
       return used;
     }
     if (!*popped) return used;
     const Result<Chain>& chain = (*popped)->chain;
     if (!chain) {
-      log::Warning("virtio-net tx: bad chain: " + chain.error().ToString());
+      devices::GuestWarning("virtio-net tx: bad chain: " + chain.error().ToString());
     } else if (!chain->writable.empty() || chain->ReadableLength() < kHeaderSize ||
                chain->ReadableLength() > kMaxFrame) {
-      log::Warning("virtio-net tx: malformed frame of " + std::to_string(chain->ReadableLength()) + " bytes");
+      devices::GuestWarning("virtio-net tx: malformed frame of " + std::to_string(chain->ReadableLength()) + " bytes");
     } else {
       std::span<uint8_t> frame(scratch_.data(), chain->ReadableLength());
       if (ReadFromBuffers(memory, chain->readable, 0, frame)) {
@@ -113,7 +114,7 @@ bool Net::Transmit(const memory::GuestMemory& memory, Queue& queue) {
       }
     }
     if (auto r = queue.AddUsed(memory, (*popped)->head, 0); !r) {
-      log::Warning("virtio-net tx: " + r.error().ToString());
+      devices::GuestWarning("virtio-net tx: " + r.error().ToString());
       return used;
     }
     used = true;
@@ -137,7 +138,7 @@ bool Net::Receive(const memory::GuestMemory& memory, Queue& queue) {
     }
     auto popped = queue.PopChain(memory);
     if (!popped) {
-      log::Warning("virtio-net rx: " + popped.error().ToString());
+      devices::GuestWarning("virtio-net rx: " + popped.error().ToString());
       return used;
     }
     if (!*popped) {
@@ -147,9 +148,9 @@ bool Net::Receive(const memory::GuestMemory& memory, Queue& queue) {
     uint32_t written = 0;
     const Result<Chain>& chain = (*popped)->chain;
     if (!chain) {
-      log::Warning("virtio-net rx: bad chain: " + chain.error().ToString());
+      devices::GuestWarning("virtio-net rx: bad chain: " + chain.error().ToString());
     } else if (chain->WritableLength() < pending_.size() || !chain->readable.empty()) {
-      log::Warning("virtio-net rx: dropping a " + std::to_string(pending_.size()) +
+      devices::GuestWarning("virtio-net rx: dropping a " + std::to_string(pending_.size()) +
                    "-byte frame: receive buffer too small or not writable");
       pending_.clear();
     } else if (WriteToBuffers(memory, chain->writable, 0, pending_)) {
@@ -159,7 +160,7 @@ bool Net::Receive(const memory::GuestMemory& memory, Queue& queue) {
       pending_.clear();
     }
     if (auto r = queue.AddUsed(memory, (*popped)->head, written); !r) {
-      log::Warning("virtio-net rx: " + r.error().ToString());
+      devices::GuestWarning("virtio-net rx: " + r.error().ToString());
       return used;
     }
     used = true;

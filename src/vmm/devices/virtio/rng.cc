@@ -5,6 +5,7 @@
 #include <vector>
 
 #include "base/log.h"
+#include "vmm/devices/guest_log.h"
 
 namespace hull::vmm::virtio {
 
@@ -18,13 +19,13 @@ bool Rng::Serve(const memory::GuestMemory& memory, Queue& queue) {
   while (true) {
     auto popped = queue.PopChain(memory);
     if (!popped) {
-      log::Warning("virtio-rng: " + popped.error().ToString());
+      devices::GuestWarning("virtio-rng: " + popped.error().ToString());
       return used;
     }
     if (!*popped) return used;
     uint32_t written = 0;
     if (!(*popped)->chain) {
-      log::Warning("virtio-rng: bad request: " + (*popped)->chain.error().ToString());
+      devices::GuestWarning("virtio-rng: bad request: " + (*popped)->chain.error().ToString());
     } else {
       const Chain& chain = *(*popped)->chain;
       std::vector<uint8_t> bytes(std::min<uint64_t>(chain.WritableLength(), kMaxRequest));
@@ -39,7 +40,7 @@ bool Rng::Serve(const memory::GuestMemory& memory, Queue& queue) {
       if (WriteToBuffers(memory, chain.writable, 0, bytes)) written = static_cast<uint32_t>(filled);
     }
     if (auto r = queue.AddUsed(memory, (*popped)->head, written); !r) {
-      log::Warning("virtio-rng: " + r.error().ToString());
+      devices::GuestWarning("virtio-rng: " + r.error().ToString());
       return used;
     }
     used = true;

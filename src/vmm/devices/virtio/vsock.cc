@@ -9,6 +9,7 @@
 #include <cstring>
 
 #include "base/log.h"
+#include "vmm/devices/guest_log.h"
 
 namespace hull::vmm::virtio {
 namespace {
@@ -102,7 +103,7 @@ void Vsock::Watch(Connection& c) {
   event.events = EPOLLIN | EPOLLOUT | EPOLLRDHUP | EPOLLET;
   event.data.fd = c.fd.get();
   if (::epoll_ctl(epoll_.get(), EPOLL_CTL_ADD, c.fd.get(), &event) < 0)
-    log::Warning("vsock: epoll_ctl: " + std::string(strerror(errno)));
+    devices::GuestWarning("vsock: epoll_ctl: " + std::string(strerror(errno)));
 }
 
 void Vsock::Close(int fd) {
@@ -128,7 +129,7 @@ void Vsock::HandleTransmit(const memory::GuestMemory& memory, Queue& queue) {
   while (true) {
     auto popped = queue.PopChain(memory);
     if (!popped) {
-      log::Warning("virtio-vsock tx: " + popped.error().ToString());
+      devices::GuestWarning("virtio-vsock tx: " + popped.error().ToString());
       return;
     }
     if (!*popped) return;
@@ -137,13 +138,13 @@ void Vsock::HandleTransmit(const memory::GuestMemory& memory, Queue& queue) {
     std::span<const uint8_t> payload;
     bool ok = false;
     if (!chain) {
-      log::Warning("virtio-vsock tx: bad chain: " + chain.error().ToString());
+      devices::GuestWarning("virtio-vsock tx: bad chain: " + chain.error().ToString());
     } else if (chain->ReadableLength() < sizeof(header)) {
-      log::Warning("virtio-vsock tx: packet shorter than its header");
+      devices::GuestWarning("virtio-vsock tx: packet shorter than its header");
     } else if (ReadFromBuffers(memory, chain->readable, 0,
                                std::span(reinterpret_cast<uint8_t*>(&header), sizeof(header)))) {
       if (header.len > kMaxPayload || header.len > chain->ReadableLength() - sizeof(header)) {
-        log::Warning("virtio-vsock tx: payload length " + std::to_string(header.len) + " does not match the packet");
+        devices::GuestWarning("virtio-vsock tx: payload length " + std::to_string(header.len) + " does not match the packet");
       } else if (ReadFromBuffers(memory, chain->readable, sizeof(header),
                                  std::span(scratch_.data(), header.len))) {
         payload = std::span<const uint8_t>(scratch_.data(), header.len);
@@ -151,7 +152,7 @@ void Vsock::HandleTransmit(const memory::GuestMemory& memory, Queue& queue) {
       }
     }
     if (auto r = queue.AddUsed(memory, (*popped)->head, 0); !r) {
-      log::Warning("virtio-vsock tx: " + r.error().ToString());
+      devices::GuestWarning("virtio-vsock tx: " + r.error().ToString());
       return;
     }
     if (ok) HandlePacket(header, payload);
@@ -204,7 +205,7 @@ void Vsock::HandlePacket(const VsockHeader& h, std::span<const uint8_t> payload)
         return;
       }
       if (c->to_host.size() + payload.size() > kBufferSize) {
-        log::Warning("virtio-vsock: guest overran its credit on port " + std::to_string(c->local_port));
+        devices::GuestWarning("virtio-vsock: guest overran its credit on port " + std::to_string(c->local_port));
         ControlReset(c->local_port, c->peer_port);
         Close(c->fd.get());
         return;
@@ -335,14 +336,14 @@ bool Vsock::FillReceive(const memory::GuestMemory& memory, Queue& queue) {
     }
     auto popped = queue.PopChain(memory);
     if (!popped) {
-      log::Warning("virtio-vsock rx: " + popped.error().ToString());
+      devices::GuestWarning("virtio-vsock rx: " + popped.error().ToString());
       return used;
     }
     if (!*popped) return used;  // no buffers: resume when the driver adds some
     const Result<Chain>& chain = (*popped)->chain;
     uint32_t written = 0;
     if (!chain || chain->WritableLength() < sizeof(VsockHeader) || !chain->readable.empty()) {
-      log::Warning("virtio-vsock rx: unusable receive buffer");
+      devices::GuestWarning("virtio-vsock rx: unusable receive buffer");
     } else if (source == nullptr) {
       VsockHeader h = control_.front();
       control_.pop_front();
@@ -379,7 +380,7 @@ bool Vsock::FillReceive(const memory::GuestMemory& memory, Queue& queue) {
       }
     }
     if (auto r = queue.AddUsed(memory, (*popped)->head, written); !r) {
-      log::Warning("virtio-vsock rx: " + r.error().ToString());
+      devices::GuestWarning("virtio-vsock rx: " + r.error().ToString());
       return used;
     }
     used = true;
