@@ -101,6 +101,17 @@ TEST_F(VmmKvm, I8042ResetEndsTheVmWithStatusZero) {
   EXPECT_NE(o.stderr_text.find("reset"), std::string::npos) << o.stderr_text;
 }
 
+TEST_F(VmmKvm, TripleFaultEndsTheVmWithStatusZero) {
+  Outcome o = Run({"--kernel", Guest("triple_fault"), "--memory", "16", "--console", "none", "-v"});
+  if (o.status == 1 && o.stderr_text.find("KVM internal error, suberror 1") != std::string::npos) {
+    // The nested "PVM" /dev/kvm of the development machines emulates exception delivery and
+    // gives up on this one (see TESTBED.md); a real KVM shuts the vCPU down.
+    GTEST_SKIP() << "this /dev/kvm cannot emulate the fault: " << o.stderr_text;
+  }
+  EXPECT_EQ(o.status, 0) << o.stderr_text;
+  EXPECT_NE(o.stderr_text.find("triple fault"), std::string::npos) << o.stderr_text;
+}
+
 TEST_F(VmmKvm, SerialOutputReachesTheConsoleFile) {
   std::string console = dir_ + "/console.txt";
   Outcome o = Run({"--kernel", Guest("serial_hello"), "--memory", "16", "--console", "file:" + console});
