@@ -190,6 +190,13 @@ void Vm::SendCtrlAltDel() { state_->i8042->SendCtrlAltDel(); }
 
 Result<std::unique_ptr<Vm>> Vm::Create(const VmConfig& config) {
   TRY(ValidateConfig(config));
+  // Stop signals wait (blocked) until Run() reads them, so that SIGTERM during set-up still ends
+  // in a clean stop that removes the sockets this creates.
+  sigset_t stop_signals;
+  sigemptyset(&stop_signals);
+  sigaddset(&stop_signals, SIGTERM);
+  sigaddset(&stop_signals, SIGINT);
+  if (pthread_sigmask(SIG_BLOCK, &stop_signals, nullptr) != 0) return Fail("pthread_sigmask");
   auto s = std::make_unique<State>();
   s->config = config;
   int stop_fd = ::eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
