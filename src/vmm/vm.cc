@@ -8,6 +8,7 @@
 #include <unistd.h>
 
 #include <atomic>
+#include <chrono>
 #include <condition_variable>
 #include <cstdio>
 #include <cstring>
@@ -48,6 +49,13 @@ namespace {
 constexpr int kKickSignal = SIGUSR2;
 constexpr uint64_t kVirtioMmioBase = 0xd0000000;  // in the MMIO gap below 4 GiB
 constexpr uint32_t kFirstVirtioGsi = 5;
+constexpr int64_t kPanicGraceMs = 2000;
+
+int64_t NowMs() {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(
+             std::chrono::steady_clock::now().time_since_epoch())
+      .count();
+}
 
 void IgnoreKick(int) {}
 
@@ -129,6 +137,9 @@ struct Vm::State {
   std::optional<VmOutcome> outcome;
   devices::PanicDetector panic_detector;  // fed under the serial device's lock
   std::optional<std::string> panic_message;  // guarded by stop_mutex
+  // After a panic banner the VM is stopped when the report ends, or after kPanicGrace: a guest
+  // with panic=0 would otherwise hang forever. Milliseconds on the steady clock; 0: none.
+  std::atomic<int64_t> panic_deadline_ms{0};
 
   // vCPU threads and the kvm_run areas the event loop pokes to stop them.
   struct VcpuSlot {
@@ -238,6 +249,12 @@ Result<std::unique_ptr<Vm>> Vm::Create(const VmConfig& config) {
           log::Error("guest kernel panic: " + *panic);
           std::lock_guard lock(state->stop_mutex);
           state->panic_message = std::move(*panic);
+          state->panic_deadline_ms.store(NowMs() + kPanicGraceMs);
+        }
+        if (state->panic_detector.ended() && state->panic_deadline_ms.load() != 0) {
+          state->panic_deadline_ms.store(NowMs());  // the report is complete
+          uint64_t one = 1;  // wake the event loop to stop now
+          (void)!::write(state->stop_event.get(), &one, sizeof(one));
         }
       });
   s->i8042 = std::make_shared<devices::I8042>(*s->keyboard_irq, [state] {
@@ -442,9 +459,27 @@ Result<VmOutcome> Vm::Run() {
     }
     size_t console_start = fds.size();
     for (int fd : s.console->PollFds()) fds.push_back({fd, POLLIN, 0});
-    int n = ::poll(fds.data(), fds.size(), -1);
+    int timeout = -1;
+    if (int64_t deadline = s.panic_deadline_ms.load(); deadline != 0) {
+      int64_t left = deadline - NowMs();
+      if (left <= 0) {
+        std::string message;
+        {
+          std::lock_guard lock(s.stop_mutex);
+          message = s.panic_message.value_or("");
+        }
+        s.Stop(StopReason::kPanic, 2, "guest kernel panicked: " + message);
+        break;
+      }
+      timeout = static_cast<int>(left);
+    }
+    int n = ::poll(fds.data(), fds.size(), timeout);
     if (n < 0 && errno != EINTR) return FailErrno("poll");
     if (n <= 0) continue;
+    if (fds[1].revents & POLLIN) {
+      uint64_t count;
+      (void)!::read(s.stop_event.get(), &count, sizeof(count));
+    }
     if (fds[0].revents & POLLIN) {
       signalfd_siginfo info;
       if (::read(signal_fd, &info, sizeof(info)) == sizeof(info)) {

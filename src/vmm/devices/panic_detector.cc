@@ -7,7 +7,8 @@ std::optional<std::string> PanicDetector::Feed(std::span<const uint8_t> bytes) {
   for (uint8_t byte : bytes) {
     if (byte == '\n' || byte == '\r') {
       size_t at = line_.find(kMarker);
-      if (at != std::string::npos && !found) found = line_.substr(at);
+      if (line_.find(kEndMarker) != std::string::npos) ended_ = true;
+      else if (at != std::string::npos && !found) found = line_.substr(at);
       line_.clear();
       continue;
     }

@@ -264,6 +264,15 @@ TEST_F(VmmKvm, RunningVmIsUnderSeccomp) {
   EXPECT_NE(bad.stderr_text.find("seccomp \"maybe\""), std::string::npos) << bad.stderr_text;
 }
 
+TEST_F(VmmKvm, GuestThatHangsAfterAPanicIsStopped) {
+  auto start = std::chrono::steady_clock::now();
+  Outcome o = Run({"--kernel", Guest("panic_hang"), "--memory", "16", "--console", "none"});
+  EXPECT_EQ(o.status, 2) << o.stderr_text;
+  EXPECT_NE(o.stderr_text.find("Attempted to kill init"), std::string::npos) << o.stderr_text;
+  EXPECT_LT(std::chrono::steady_clock::now() - start, std::chrono::seconds(5))
+      << "stopped when the panic report ended, not after a timeout";
+}
+
 TEST_F(VmmKvm, BadInputIsAClearErrorNotACrash) {
   Outcome missing = Run({"--kernel", dir_ + "/nope"});
   EXPECT_EQ(missing.status, 1);
