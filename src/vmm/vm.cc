@@ -154,6 +154,12 @@ struct Vm::State {
     }
   };
   std::vector<std::unique_ptr<VcpuSlot>> vcpus;
+  // Pausing: vCPU threads park on pause_cv while `paused`; `parked` counts them.
+  std::mutex pause_mutex;
+  std::condition_variable pause_cv;
+  std::atomic<bool> paused{false};
+  uint32_t parked = 0;
+  uint32_t running_threads = 0;  // vCPU threads in their run loop (guarded by pause_mutex)
   std::mutex ready_mutex;
   std::condition_variable ready_cv;
   uint32_t ready = 0;
@@ -173,8 +179,21 @@ struct Vm::State {
       outcome = VmOutcome{reason, status, std::move(detail)};
     }
     stopping.store(true);
+    {
+      std::lock_guard lock(pause_mutex);  // parked vCPUs must see `stopping`
+    }
+    pause_cv.notify_all();
     uint64_t one = 1;
     (void)!::write(stop_event.get(), &one, sizeof(one));
+  }
+
+  // Parks the calling vCPU thread while the VM is paused.
+  void Park() {
+    std::unique_lock lock(pause_mutex);
+    ++parked;
+    pause_cv.notify_all();
+    pause_cv.wait(lock, [this] { return !paused.load() || stopping.load(); });
+    --parked;
   }
 
   void RunVcpu(uint32_t id, VcpuSlot& slot);
@@ -403,18 +422,58 @@ void Vm::State::RunVcpu(uint32_t id, VcpuSlot& slot) {
     ready_cv.wait(lock, [this] { return go; });
   }
   kvm::VcpuFd& vcpu = *slot.vcpu;
-  if (stopping.load()) vcpu.RequestImmediateExit(true);
-  while (true) {
+  {
+    std::lock_guard lock(pause_mutex);
+    ++running_threads;
+  }
+  while (!stopping.load()) {
+    if (paused.load()) {
+      Park();
+      continue;
+    }
     Result<kvm::VcpuExit> exit = vcpu.Run();
     if (!exit) {
       Stop(StopReason::kError, 1, "vCPU " + std::to_string(id) + ": " + exit.error().ToString());
       break;
     }
+    if (std::holds_alternative<kvm::InterruptedExit>(*exit)) {
+      // Kicked by Pause() or Stop(): clear the request and look at the flags again.
+      if (!stopping.load()) vcpu.RequestImmediateExit(false);
+      continue;
+    }
     if (!HandleExit(vcpu, *exit)) break;
   }
+  {
+    std::lock_guard lock(pause_mutex);
+    --running_threads;
+  }
+  pause_cv.notify_all();
 }
 
-Result<VmOutcome> Vm::Run() {
+Result<void> Vm::Pause() {
+  State& s = *state_;
+  s.paused.store(true);
+  for (auto& slot : s.vcpus) slot->Kick();
+  std::unique_lock lock(s.pause_mutex);
+  bool parked = s.pause_cv.wait_for(lock, std::chrono::seconds(2), [&s] {
+    return s.parked >= s.running_threads || s.stopping.load();
+  });
+  if (!parked) return Fail("vCPUs did not pause within 2 s");
+  return {};
+}
+
+void Vm::Resume() {
+  State& s = *state_;
+  {
+    std::lock_guard lock(s.pause_mutex);
+    s.paused.store(false);
+  }
+  s.pause_cv.notify_all();
+}
+
+bool Vm::paused() const { return state_->paused.load(); }
+
+Result<VmOutcome> Vm::Run(EventSource* extra) {
   State& s = *state_;
   // Stop signals come through a signalfd; the kick signal interrupts KVM_RUN.
   struct sigaction kick {};
@@ -459,6 +518,9 @@ Result<VmOutcome> Vm::Run() {
     }
     size_t console_start = fds.size();
     for (int fd : s.console->PollFds()) fds.push_back({fd, POLLIN, 0});
+    size_t extra_start = fds.size();
+    if (extra != nullptr)
+      for (int fd : extra->PollFds()) fds.push_back({fd, POLLIN, 0});
     int timeout = -1;
     if (int64_t deadline = s.panic_deadline_ms.load(); deadline != 0) {
       int64_t left = deadline - NowMs();
@@ -495,7 +557,10 @@ Result<VmOutcome> Vm::Run() {
       uint64_t count;
       if (::read(event.fd.get(), &count, sizeof(count)) == sizeof(count)) event.transport->Notify(event.queue);
     }
-    for (size_t i = console_start; i < fds.size(); ++i) {
+    for (size_t i = extra_start; i < fds.size(); ++i) {
+      if (fds[i].revents != 0) extra->HandleReadable(fds[i].fd);
+    }
+    for (size_t i = console_start; i < extra_start; ++i) {
       if (fds[i].revents == 0) continue;
       std::vector<uint8_t> input = s.console->HandleReadable(fds[i].fd);
       if (!input.empty()) s.serial->QueueInput(input);

@@ -13,6 +13,7 @@
 
 #include <memory>
 #include <string>
+#include <vector>
 
 #include "base/error.h"
 #include "vmm/config.h"
@@ -36,14 +37,30 @@ struct VmOutcome {
   std::string detail;   // human-readable
 };
 
+// Extra fds for the VM's event loop (the API socket): polled for readability together with the
+// VM's own; HandleReadable runs on the event loop thread.
+class EventSource {
+ public:
+  virtual ~EventSource() = default;
+  virtual std::vector<int> PollFds() = 0;
+  virtual void HandleReadable(int fd) = 0;
+};
+
 class Vm {
  public:
   // Opens /dev/kvm, creates the VM, its memory and devices, and loads the boot source.
   [[nodiscard]] static Result<std::unique_ptr<Vm>> Create(const VmConfig& config);
   ~Vm();
 
-  // Runs the vCPUs until the VM stops.
-  [[nodiscard]] Result<VmOutcome> Run();
+  // Runs the vCPUs until the VM stops; `extra` (may be null, must outlive the call) is served by
+  // the event loop too.
+  [[nodiscard]] Result<VmOutcome> Run(EventSource* extra = nullptr);
+
+  // Pause parks every vCPU outside KVM_RUN and returns once they are parked; Resume lets them
+  // run again. Both thread-safe; for the event loop thread (API requests).
+  [[nodiscard]] Result<void> Pause();
+  void Resume();
+  bool paused() const;
 
   // Requests a stop from any thread; the first request wins.
   void RequestStop(StopReason reason, int exit_status, std::string detail);

@@ -10,6 +10,7 @@
 
 #include "base/log.h"
 #include "linux/file.h"
+#include "vmm/api/vmm_api.h"
 #include "vmm/config.h"
 #include "vmm/vm.h"
 
@@ -24,12 +25,15 @@ int Die(const hull::Error& error) {
 
 int main(int argc, char** argv) {
   CLI::App app{"hull-vmm: a KVM microVM monitor"};
-  std::string config_path, kernel, initrd, cmdline, console = "stdio", seccomp = "on", vsock;
+  std::string config_path, kernel, initrd, cmdline, console = "stdio", seccomp = "on", vsock,
+      api_socket;
   uint32_t cpus = 1;
   uint64_t memory_mib = 128;
   bool hugepages = false, verbose = false, rng = false, no_acpi = false;
   std::vector<std::string> disks, nets;
   app.add_option("--config", config_path, "JSON VM configuration; flags override its fields");
+  app.add_option("--api-sock", api_socket,
+                 "serve the REST API on this unix socket; without a kernel, wait for InstanceStart");
   auto* kernel_opt = app.add_option("--kernel", kernel, "kernel image (bzImage or ELF)");
   auto* initrd_opt = app.add_option("--initrd", initrd, "initial ramdisk");
   auto* cmdline_opt = app.add_option("--cmdline", cmdline, "kernel command line");
@@ -96,9 +100,14 @@ int main(int argc, char** argv) {
     config.console = *parsed;
   }
 
-  auto vm = hull::vmm::Vm::Create(config);
-  if (!vm) return Die(vm.error());
-  auto outcome = (*vm)->Run();
+  hull::Result<hull::vmm::VmOutcome> outcome;
+  if (!api_socket.empty()) {
+    outcome = hull::vmm::api::RunWithApi(api_socket, config, !config.boot.kernel_path.empty());
+  } else {
+    auto vm = hull::vmm::Vm::Create(config);
+    if (!vm) return Die(vm.error());
+    outcome = (*vm)->Run();
+  }
   if (!outcome) return Die(outcome.error());
   switch (outcome->reason) {
     case hull::vmm::StopReason::kError:

@@ -273,6 +273,76 @@ TEST_F(VmmKvm, GuestThatHangsAfterAPanicIsStopped) {
       << "stopped when the panic report ended, not after a timeout";
 }
 
+// One HTTP request over the API socket; returns "STATUS BODY".
+std::string Api(const std::string& socket_path, const std::string& method, const std::string& path,
+                const std::string& body = "") {
+  int fd = ::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  sockaddr_un address{};
+  address.sun_family = AF_UNIX;
+  std::strncpy(address.sun_path, socket_path.c_str(), sizeof(address.sun_path) - 1);
+  for (int i = 0; i < 300; ++i) {
+    if (::connect(fd, reinterpret_cast<sockaddr*>(&address), sizeof(address)) == 0) break;
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+  std::string request = method + " " + path + " HTTP/1.1\r\nHost: localhost\r\nContent-Length: " +
+                        std::to_string(body.size()) + "\r\n\r\n" + body;
+  (void)!::write(fd, request.data(), request.size());
+  std::string response;
+  char buffer[4096];
+  timeval timeout{5, 0};
+  ::setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &timeout, sizeof(timeout));
+  while (true) {
+    size_t header_end = response.find("\r\n\r\n");
+    if (header_end != std::string::npos) {
+      size_t at = response.find("Content-Length: ");
+      size_t length = at == std::string::npos ? 0 : std::stoul(response.substr(at + 16));
+      if (response.size() >= header_end + 4 + length) break;
+    }
+    ssize_t n = ::read(fd, buffer, sizeof(buffer));
+    if (n <= 0) break;
+    response.append(buffer, static_cast<size_t>(n));
+  }
+  ::close(fd);
+  if (response.size() < 12) return "no response";
+  size_t header_end = response.find("\r\n\r\n");
+  return response.substr(9, 3) + " " + (header_end == std::string::npos ? "" : response.substr(header_end + 4));
+}
+
+TEST_F(VmmKvm, ApiConfiguresStartsPausesAndResumes) {
+  std::string sock = dir_ + "/api.sock";
+  pid_t pid = Start({"--api-sock", sock, "--console", "none"});
+  EXPECT_EQ(Api(sock, "GET", "/").substr(0, 3), "200");
+  EXPECT_NE(Api(sock, "GET", "/").find("Not started"), std::string::npos);
+  // A kernel that does not exist fails InstanceStart with a message; the process stays up.
+  EXPECT_EQ(Api(sock, "PUT", "/boot-source", R"({"kernel_image_path": ")" + dir_ + R"(/none"})"), "204 ");
+  std::string failed = Api(sock, "PUT", "/actions", R"({"action_type": "InstanceStart"})");
+  EXPECT_EQ(failed.substr(0, 3), "400");
+  EXPECT_NE(failed.find(dir_ + "/none"), std::string::npos) << failed;
+  EXPECT_EQ(Api(sock, "PUT", "/boot-source", R"({"kernel_image_path": ")" + Guest("spin") + R"("})"), "204 ");
+  EXPECT_EQ(Api(sock, "PUT", "/machine-config", R"({"vcpu_count": 2, "mem_size_mib": 16})"), "204 ");
+  EXPECT_EQ(Api(sock, "PUT", "/actions", R"({"action_type": "InstanceStart"})"), "204 ");
+  EXPECT_NE(Api(sock, "GET", "/").find("\"Running\""), std::string::npos);
+  EXPECT_EQ(Api(sock, "PATCH", "/vm", R"({"state": "Paused"})"), "204 ");
+  EXPECT_NE(Api(sock, "GET", "/").find("\"Paused\""), std::string::npos);
+  EXPECT_EQ(Api(sock, "PATCH", "/vm", R"({"state": "Resumed"})"), "204 ");
+  EXPECT_NE(Api(sock, "GET", "/").find("\"Running\""), std::string::npos);
+  EXPECT_EQ(Api(sock, "PUT", "/machine-config", R"({"vcpu_count": 1, "mem_size_mib": 16})").substr(0, 3), "400")
+      << "no reconfiguration after start";
+  ::kill(pid, SIGTERM);
+  Outcome o = Wait(pid, std::chrono::seconds(10));
+  EXPECT_EQ(o.status, 0) << o.stderr_text;
+  EXPECT_FALSE(hull::linux::Exists(sock));
+}
+
+TEST_F(VmmKvm, ApiStartedGuestRunsToItsExit) {
+  std::string sock = dir_ + "/api.sock";
+  pid_t pid = Start({"--api-sock", sock, "--console", "none"});
+  EXPECT_EQ(Api(sock, "PUT", "/boot-source", R"({"kernel_image_path": ")" + Guest("debug_exit") + R"("})"), "204 ");
+  EXPECT_EQ(Api(sock, "PUT", "/actions", R"({"action_type": "InstanceStart"})"), "204 ");
+  Outcome o = Wait(pid);
+  EXPECT_EQ(o.status, 42) << o.stderr_text;
+}
+
 TEST_F(VmmKvm, BadInputIsAClearErrorNotACrash) {
   Outcome missing = Run({"--kernel", dir_ + "/nope"});
   EXPECT_EQ(missing.status, 1);
