@@ -180,13 +180,16 @@ int ApplyCapabilities(const CapabilityPlan& plan) noexcept {
   data[1].inheritable = static_cast<uint32_t>(plan.inheritable >> 32);
   if (CapSet(data) < 0) return -errno;
 
-  // 4. Ambient: each raised capability must be both permitted and inheritable, as set above.
+  // 4. Ambient: the kernel raises only capabilities both permitted and inheritable. Configs
+  // commonly list ambient capabilities without inheritable ones (runc's defaults do); those
+  // are skipped, as runc and crun let them pass, rather than failing the container.
   if (::prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_CLEAR_ALL, 0, 0, 0) < 0) {
     // Kernels before 4.3 have no ambient set; that only matters if the plan wants one.
     if (errno != EINVAL || plan.ambient != 0) return -errno;
   }
   for (unsigned cap = 0; cap <= plan.last_cap && cap <= kMaxCapability; ++cap) {
-    if (!(plan.ambient & (uint64_t{1} << cap))) continue;
+    uint64_t bit = uint64_t{1} << cap;
+    if (!(plan.ambient & bit) || !(plan.inheritable & bit) || !(plan.permitted & bit)) continue;
     if (::prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_RAISE, cap, 0, 0) < 0) return -errno;
   }
   return 0;

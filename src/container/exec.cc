@@ -13,6 +13,7 @@
 #include "base/log.h"
 #include "container/container.h"
 #include "container/init.h"
+#include "container/passwd.h"
 #include "container/launch.h"
 #include "linux/file.h"
 #include "linux/process.h"
@@ -92,7 +93,9 @@ Result<int> Exec(const StateStore& store, const ExecOptions& options) {
 
   std::optional<oci::Seccomp> seccomp = spec.linux ? spec.linux->seccomp : std::nullopt;
   ExecPlan plan;
-  plan.process = TRY(PlanProcess(options.process, seccomp, store.SeccompCacheDir(), "process"));
+  oci::Process process = options.process;
+  AddHomeIfMissing(process, "/proc/" + std::to_string(record.pid) + "/root");
+  plan.process = TRY(PlanProcess(process, seccomp, SeccompCacheDir(), "process"));
   plan.process.preserve_fds = options.preserve_fds;
   if (spec.linux && spec.linux->personality)
     plan.process.personality = TRY(PlanPersonality(*spec.linux->personality));

@@ -195,20 +195,6 @@ int ApplyRlimits(const ProcessPlan& process, ChildReport* report) noexcept {
   return 0;
 }
 
-// After setresuid() to a non-zero uid with PR_SET_KEEPCAPS, the permitted set survives but the
-// effective set is empty; ApplyCapabilities needs CAP_SETPCAP effective to drop the bounding set.
-int RestoreEffectiveCapabilities(ChildReport* report) noexcept {
-  __user_cap_header_struct header{_LINUX_CAPABILITY_VERSION_3, 0};
-  __user_cap_data_struct data[2] = {};
-  if (::syscall(SYS_capget, &header, data) != 0 ||
-      (data[0].effective = data[0].permitted, data[1].effective = data[1].permitted,
-       ::syscall(SYS_capset, &header, data) != 0)) {
-    ReportSet(report, errno, "restore effective capabilities after changing user");
-    return -1;
-  }
-  return 0;
-}
-
 }  // namespace
 
 int PrepareProcess(const ProcessPlan& process, ChildReport* report) noexcept {
@@ -311,7 +297,6 @@ int ExecProcess(const ProcessPlan& process, ChildReport* report) noexcept {
 
   auto apply_caps = [&]() noexcept -> int {
     if (!process.capabilities) return 0;
-    if (process.uid != 0 && RestoreEffectiveCapabilities(report) != 0) return -1;
     int r = ApplyCapabilities(*process.capabilities);
     if (r != 0) {
       ReportSet(report, -r, "process.capabilities: apply");

@@ -18,6 +18,7 @@
 #include "base/log.h"
 #include "base/version.h"
 #include "container/init.h"
+#include "container/passwd.h"
 #include "container/rootfs.h"
 #include "linux/file.h"
 #include "linux/process.h"
@@ -177,7 +178,8 @@ Result<Launched> Launch(const StateStore& store, const CreateOptions& options, L
   plan.has_mount_namespace = ns.new_flags & CLONE_NEWNS;
   plan.sysctl = TRY(PlanSysctl(lx.sysctl));
 
-  plan.process = TRY(PlanProcess(*spec.process, lx.seccomp, store.SeccompCacheDir(), "process"));
+  AddHomeIfMissing(*spec.process, rootfs);
+  plan.process = TRY(PlanProcess(*spec.process, lx.seccomp, SeccompCacheDir(), "process"));
   if (lx.personality) plan.process.personality = TRY(PlanPersonality(*lx.personality));
   plan.process.preserve_fds = options.preserve_fds;
   linux::UniqueFd console_socket;

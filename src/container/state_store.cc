@@ -102,7 +102,7 @@ Result<std::vector<std::string>> StateStore::List() const {
   }
   while (dirent* e = ::readdir(dir)) {
     std::string name = e->d_name;
-    if (name == "." || name == ".." || name[0] == '@') continue;  // '@': runtime's own data
+    if (name == "." || name == "..") continue;
     if (e->d_type == DT_DIR || e->d_type == DT_UNKNOWN) ids.push_back(name);
   }
   ::closedir(dir);
@@ -122,6 +122,13 @@ Result<ContainerLock> ContainerLock::Acquire(const StateStore& store, const std:
     if (errno != EINTR) return FailErrno("lock " + Quote(dir));
   }
   return ContainerLock(std::move(owned));
+}
+
+std::string SeccompCacheDir() {
+  if (::geteuid() == 0) return "/run/hull/seccomp-cache";
+  const char* runtime_dir = std::getenv("XDG_RUNTIME_DIR");
+  if (runtime_dir && *runtime_dir) return std::string(runtime_dir) + "/hull/seccomp-cache";
+  return "";
 }
 
 uint64_t ProcessStartTime(pid_t pid) {

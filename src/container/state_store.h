@@ -46,9 +46,7 @@ class StateStore {
   const std::string& root() const { return root_; }
   std::string Dir(const std::string& id) const { return root_ + "/" + id; }
   std::string FifoPath(const std::string& id) const { return Dir(id) + "/exec.fifo"; }
-  // Compiled seccomp programs, shared by all containers (not a container: its name has a
-  // character container ids cannot have).
-  std::string SeccompCacheDir() const { return root_ + "/@seccomp-cache"; }
+
 
   // Creates ROOT/ID; fails with EEXIST and a clear message when the id is taken.
   [[nodiscard]] Result<void> CreateDir(const std::string& id) const;
@@ -76,6 +74,10 @@ class ContainerLock {
   explicit ContainerLock(linux::UniqueFd fd) : fd_(std::move(fd)) {}
   linux::UniqueFd fd_;
 };
+
+// Where compiled seccomp programs are cached for every container of this user: /run/hull
+// for root, $XDG_RUNTIME_DIR/hull otherwise; "" (no cache) when neither applies.
+std::string SeccompCacheDir();
 
 // The status of a recorded container, from its process and cgroup freezer.
 // `frozen` is whether the cgroup is frozen (callers that know it pass it in).

@@ -184,11 +184,11 @@ void AddControlCommands(CLI::App& app, Registry& registry) {
   e->add_option("--console-socket", ef.console_socket, "unix socket that receives the pty master");
   e->add_flag("-d,--detach", ef.detach, "return once the process runs");
   e->add_flag("-t,--tty", ef.tty, "give the process a terminal (needs --console-socket)");
-  e->add_option("-e,--env", ef.env, "set an environment variable KEY=VALUE");
+  e->add_option("-e,--env", ef.env, "set an environment variable KEY=VALUE")->allow_extra_args(false);
   e->add_option("--cwd", ef.cwd, "working directory inside the container");
   e->add_option("-u,--user", ef.user, "UID[:GID] to run as");
-  e->add_option("-g,--additional-gids", ef.additional_gids, "additional group ids");
-  e->add_option("-c,--cap", ef.caps, "add a capability (CAP_NET_ADMIN)");
+  e->add_option("-g,--additional-gids", ef.additional_gids, "additional group ids")->allow_extra_args(false);
+  e->add_option("-c,--cap", ef.caps, "add a capability (CAP_NET_ADMIN)")->allow_extra_args(false);
   e->add_flag("--no-new-privs", ef.no_new_privs, "set no_new_privs for the process");
   e->add_option("--apparmor", ef.apparmor, "AppArmor profile");
   e->add_option("--process-label", ef.label, "SELinux label");
@@ -198,6 +198,7 @@ void AddControlCommands(CLI::App& app, Registry& registry) {
   // Everything from the container id on is positional: the id, then the command, whose own
   // options must not be taken for ours.
   e->prefix_command();
+  e->allow_extras();
   e->footer("Usage: hull-runtime exec [OPTIONS] ID COMMAND [ARGS...]");
   static CLI::App* exec_cmd = e;
   registry.Add(e, [](const Globals&, const container::StateStore& store) -> Result<int> {

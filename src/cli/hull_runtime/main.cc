@@ -12,7 +12,6 @@ int main(int argc, char** argv) {
   using namespace hull;
   CLI::App app{"hull-runtime: run OCI containers (a drop-in for runc and crun)", "hull-runtime"};
   app.require_subcommand(0, 1);
-  app.fallthrough();
   cli::Globals globals;
   app.add_option("--root", globals.root, "directory for container state")
       ->capture_default_str();

@@ -106,6 +106,9 @@ std::string NormalisedMounts(const std::string& mounts) {
     std::string source, target, type, options;
     fields >> source >> target >> type >> options;
     if (target == "/sys/fs/cgroup/hugetlb") continue;
+    // On a hybrid host hull also binds the container's cgroup2 directory (where hugetlb lives
+    // here); crun and runc show only the v1 hierarchies.
+    if (target == "/sys/fs/cgroup/unified") continue;
     if (masked_files.count(target)) {
       lines.push_back(target + " masked");
       continue;
@@ -117,6 +120,12 @@ std::string NormalisedMounts(const std::string& mounts) {
       if (option == "ro" || option == "rw" || option == "nosuid" || option == "nodev" ||
           option == "noexec")
         flags.insert(option);
+    // The tmpfs holding the v1 hierarchies: runc and hull remount it read-only with a
+    // read-only cgroup mount, crun leaves it writable. Its other flags still count.
+    if (target == "/sys/fs/cgroup" && type == "tmpfs") {
+      flags.erase("ro");
+      flags.erase("rw");
+    }
     std::string flag_text;
     for (const auto& flag : flags) flag_text += flag + ",";
     lines.push_back(target + " " + type + " " + flag_text);
