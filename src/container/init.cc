@@ -195,6 +195,24 @@ int ApplyRlimits(const ProcessPlan& process, ChildReport* report) noexcept {
   return 0;
 }
 
+// After setresuid() to a non-zero uid with PR_SET_KEEPCAPS, the permitted set survives but the
+// effective set is empty; loading a filter without no_new_privs needs CAP_SYS_ADMIN effective.
+int RestoreEffectiveCapabilities(ChildReport* report) noexcept {
+  __user_cap_header_struct header{_LINUX_CAPABILITY_VERSION_3, 0};
+  __user_cap_data_struct data[2] = {};
+  if (::syscall(SYS_capget, &header, data) != 0) {
+    ReportSet(report, errno, "capget");
+    return -1;
+  }
+  data[0].effective = data[0].permitted;
+  data[1].effective = data[1].permitted;
+  if (::syscall(SYS_capset, &header, data) != 0) {
+    ReportSet(report, errno, "restore effective capabilities after changing user");
+    return -1;
+  }
+  return 0;
+}
+
 }  // namespace
 
 int PrepareProcess(const ProcessPlan& process, ChildReport* report) noexcept {
@@ -264,7 +282,11 @@ int ExecProcess(const ProcessPlan& process, ChildReport* report) noexcept {
     ReportSet(report, errno, "process.user.additionalGids: setgroups");
     return -1;
   }
-  if (process.capabilities && ::prctl(PR_SET_KEEPCAPS, 1, 0, 0, 0) != 0) {
+  // Keep the permitted set across the change of user when it is still needed: to apply the
+  // configured capabilities, or to load a filter without no_new_privs. execve() of a non-root
+  // process drops whatever is not ambient anyway.
+  bool keep_caps = process.capabilities || (process.seccomp && !process.no_new_privileges);
+  if (keep_caps && ::prctl(PR_SET_KEEPCAPS, 1, 0, 0, 0) != 0) {
     ReportSet(report, errno, "prctl(PR_SET_KEEPCAPS)");
     return -1;
   }
@@ -314,11 +336,14 @@ int ExecProcess(const ProcessPlan& process, ChildReport* report) noexcept {
     return 0;
   };
   // Seccomp goes last, so the profile never blocks the runtime's own setup. Without
-  // noNewPrivileges, loading it needs CAP_SYS_ADMIN, so it precedes the capability change and
-  // only capset/prctl and execve run under it.
+  // noNewPrivileges, loading it needs CAP_SYS_ADMIN, so it precedes the capability change (with
+  // the effective set made whole again after a change of user) and only capset/prctl and
+  // execve run under it.
   if (process.no_new_privileges) {
     if (apply_caps() != 0 || apply_seccomp() != 0) return -1;
   } else {
+    if (process.seccomp && process.uid != 0 && RestoreEffectiveCapabilities(report) != 0)
+      return -1;
     if (apply_seccomp() != 0 || apply_caps() != 0) return -1;
   }
 
