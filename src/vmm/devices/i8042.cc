@@ -1,5 +1,9 @@
 #include "vmm/devices/i8042.h"
 
+#include <cstdio>
+
+#include "base/log.h"
+
 namespace hull::vmm::devices {
 namespace {
 constexpr uint8_t kCommandReadConfig = 0x20;
@@ -48,6 +52,11 @@ void I8042::Read(uint64_t offset, std::span<uint8_t> data) {
     } else {
       data[0] = 0xff;
     }
+  }
+  if (offset == 0) {
+    char text[64];
+    snprintf(text, sizeof(text), "i8042: guest read %#04x%s", data[0], raise ? ", next byte raised" : "");
+    log::Debug(text);
   }
   if (raise) interrupt_.Trigger();
 }

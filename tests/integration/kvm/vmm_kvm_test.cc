@@ -225,6 +225,11 @@ TEST_F(VmmKvm, VsockListensWhileTheVmRuns) {
   EXPECT_FALSE(hull::linux::Exists(path)) << "the vsock socket is removed when the VM ends";
 }
 
+TEST_F(VmmKvm, KeyboardRaisesOneInterruptPerByte) {
+  Outcome o = Run({"--kernel", Guest("keyboard_irq"), "--memory", "16", "--console", "none"});
+  EXPECT_EQ(o.status, 0) << "exit 10 + interrupts seen: " << o.status << " " << o.stderr_text;
+}
+
 TEST_F(VmmKvm, ManyVcpusStartAndStop) {
   Outcome o = Run({"--kernel", Guest("debug_exit"), "--memory", "16", "--cpus", "32", "--console", "none"});
   EXPECT_EQ(o.status, 42) << o.stderr_text;
@@ -332,6 +337,15 @@ TEST_F(VmmKvm, ApiConfiguresStartsPausesAndResumes) {
   Outcome o = Wait(pid, std::chrono::seconds(10));
   EXPECT_EQ(o.status, 0) << o.stderr_text;
   EXPECT_FALSE(hull::linux::Exists(sock));
+}
+
+TEST_F(VmmKvm, ApiSendCtrlAltDelReachesTheKeyboard) {
+  std::string sock = dir_ + "/api.sock";
+  pid_t pid = Start({"--api-sock", sock, "--kernel", Guest("keyboard_cad"), "--memory", "16",
+                     "--console", "none"});
+  EXPECT_EQ(Api(sock, "PUT", "/actions", R"({"action_type": "SendCtrlAltDel"})"), "204 ");
+  Outcome o = Wait(pid);
+  EXPECT_EQ(o.status, 0) << "exit 10 + keyboard interrupts seen: " << o.status << " " << o.stderr_text;
 }
 
 TEST_F(VmmKvm, ApiStartedGuestRunsToItsExit) {
