@@ -59,17 +59,30 @@ int64_t NowMs() {
 
 void IgnoreKick(int) {}
 
-// An interrupt line on the in-kernel irqchip (PIC and IOAPIC pin `gsi`).
+// An interrupt line on the in-kernel irqchip (PIC and IOAPIC pin `gsi`). Calls are serialised
+// so that a pulse (Trigger) from one thread is never interleaved with another's: two pulses
+// overlapping as high, high, low, low would merge into one edge and an interrupt would be lost.
 class KvmIrqLine : public devices::Interrupt {
  public:
   KvmIrqLine(kvm::VmFd& vm, uint32_t gsi) : vm_(vm), gsi_(gsi) {}
   void SetLevel(bool high) override {
+    std::lock_guard lock(mutex_);
+    Set(high);
+  }
+  void Trigger() override {
+    std::lock_guard lock(mutex_);
+    Set(true);
+    Set(false);
+  }
+
+ private:
+  void Set(bool high) {
     if (auto r = vm_.SetIrqLine(gsi_, high); !r) {
       log::Warning("IRQ " + std::to_string(gsi_) + ": " + r.error().ToString());
     }
   }
 
- private:
+  std::mutex mutex_;
   kvm::VmFd& vm_;
   uint32_t gsi_;
 };
