@@ -17,10 +17,22 @@ Result<std::unique_ptr<Console>> Console::Open(const ConsoleConfig& config) {
   switch (config.kind) {
     case ConsoleConfig::Kind::kNone:
       break;
-    case ConsoleConfig::Kind::kStdio:
+    case ConsoleConfig::Kind::kStdio: {
       console->output_fd_ = STDOUT_FILENO;
       console->input_fd_ = STDIN_FILENO;
+      termios terminal;
+      if (::isatty(STDIN_FILENO) && ::tcgetattr(STDIN_FILENO, &terminal) == 0) {
+        console->saved_terminal_ = terminal;
+        // Keystrokes go to the guest as typed; Ctrl-C still signals hull-vmm (ISIG stays on),
+        // which stops the VM cleanly.
+        terminal.c_lflag &= ~static_cast<tcflag_t>(ICANON | ECHO | ECHONL | IEXTEN);
+        terminal.c_iflag &= ~static_cast<tcflag_t>(ICRNL | IXON);
+        terminal.c_cc[VMIN] = 1;
+        terminal.c_cc[VTIME] = 0;
+        ::tcsetattr(STDIN_FILENO, TCSANOW, &terminal);
+      }
       break;
+    }
     case ConsoleConfig::Kind::kFile: {
       int fd = ::open(config.path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
       if (fd < 0) return FailErrno("console file: open " + Quote(config.path));
@@ -51,6 +63,7 @@ Result<std::unique_ptr<Console>> Console::Open(const ConsoleConfig& config) {
 
 Console::~Console() {
   if (listener_) ::unlink(config_.path.c_str());
+  if (saved_terminal_) ::tcsetattr(STDIN_FILENO, TCSANOW, &*saved_terminal_);
 }
 
 void Console::Write(std::span<const uint8_t> bytes) {

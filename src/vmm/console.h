@@ -7,7 +7,10 @@
 #pragma once
 
 #include <cstdint>
+#include <termios.h>
+
 #include <memory>
+#include <optional>
 #include <mutex>
 #include <span>
 #include <string>
@@ -37,6 +40,9 @@ class Console {
   explicit Console(ConsoleConfig config) : config_(std::move(config)) {}
 
   ConsoleConfig config_;
+  // stdin's terminal settings when it is a terminal we switched to character-at-a-time input
+  // (no line editing, no local echo: the guest echoes); restored on destruction.
+  std::optional<termios> saved_terminal_;
   int output_fd_ = -1;        // stdout, or output_file_
   int input_fd_ = -1;         // stdin (stdio console)
   linux::UniqueFd output_file_;

@@ -4,6 +4,7 @@
 #include <linux/kvm.h>
 #include <seccomp.h>
 #include <sys/ioctl.h>
+#include <termios.h>
 #include <sys/socket.h>
 
 #include <memory>
@@ -68,6 +69,13 @@ Result<void> InstallSeccompFilter(SeccompMode mode) {
     if (seccomp_rule_add(ctx.get(), SCMP_ACT_ALLOW, SCMP_SYS(ioctl), 1,
                          SCMP_A1(SCMP_CMP_EQ, static_cast<scmp_datum_t>(request))) < 0) {
       return Fail("seccomp: cannot allow ioctl " + std::to_string(request));
+    }
+  }
+  // The stdio console puts a terminal on stdin back the way it found it when the VM ends.
+  for (unsigned long request : {TCGETS, TCSETS}) {
+    if (seccomp_rule_add(ctx.get(), SCMP_ACT_ALLOW, SCMP_SYS(ioctl), 2, SCMP_A0(SCMP_CMP_EQ, 0),
+                         SCMP_A1(SCMP_CMP_EQ, static_cast<scmp_datum_t>(request))) < 0) {
+      return Fail("seccomp: cannot allow terminal ioctls on stdin");
     }
   }
   int rc = seccomp_load(ctx.get());

@@ -1,6 +1,8 @@
 // hull-vmm end to end on this machine's /dev/kvm with tiny guests (tests/fixtures/guests): the
 // exit statuses and console output a user of the binary sees.
 #include <fcntl.h>
+#include <pty.h>
+#include <termios.h>
 #include <gtest/gtest.h>
 #include <signal.h>
 #include <spawn.h>
@@ -156,6 +158,36 @@ TEST_F(VmmKvm, SocketConsoleCarriesInputAndOutput) {
   Outcome o = Wait(pid);
   EXPECT_EQ(o.status, 0) << o.stderr_text;
   EXPECT_FALSE(hull::linux::Exists(path)) << "the socket is removed when the VM ends";
+}
+
+TEST_F(VmmKvm, StdioConsoleOnATerminal) {
+  int master = -1, slave = -1;
+  ASSERT_EQ(::openpty(&master, &slave, nullptr, nullptr, nullptr), 0);
+  hull::linux::UniqueFd master_fd(master), slave_fd(slave);
+  std::string binary = HULL_VMM_BINARY, kernel = Guest("serial_echo");
+  std::vector<char*> argv = {binary.data(), const_cast<char*>("--kernel"), kernel.data(),
+                             const_cast<char*>("--memory"), const_cast<char*>("16"), nullptr};
+  posix_spawn_file_actions_t actions;
+  posix_spawn_file_actions_init(&actions);
+  posix_spawn_file_actions_adddup2(&actions, slave, STDIN_FILENO);
+  posix_spawn_file_actions_adddup2(&actions, slave, STDOUT_FILENO);
+  posix_spawn_file_actions_addopen(&actions, STDERR_FILENO, (dir_ + "/stderr").c_str(),
+                                   O_WRONLY | O_CREAT | O_TRUNC, 0644);
+  pid_t pid = -1;
+  ASSERT_EQ(posix_spawn(&pid, argv[0], &actions, nullptr, argv.data(), environ), 0);
+  posix_spawn_file_actions_destroy(&actions);
+  std::this_thread::sleep_for(std::chrono::milliseconds(300));
+  termios running;
+  ASSERT_EQ(::tcgetattr(slave, &running), 0);
+  EXPECT_FALSE(running.c_lflag & ICANON) << "keystrokes go to the guest as typed";
+  EXPECT_FALSE(running.c_lflag & ECHO) << "the guest echoes, not the terminal";
+  ASSERT_EQ(::write(master, "hi\n", 3), 3);
+  Outcome o = Wait(pid);
+  EXPECT_EQ(o.status, 0) << o.stderr_text;
+  termios after;
+  ASSERT_EQ(::tcgetattr(slave, &after), 0);
+  EXPECT_TRUE(after.c_lflag & ICANON) << "terminal settings restored";
+  EXPECT_TRUE(after.c_lflag & ECHO);
 }
 
 TEST_F(VmmKvm, MmioExitOutsideRamReadsAllOnes) {
