@@ -240,6 +240,8 @@ Result<std::unique_ptr<Vm>> Vm::Create(const VmConfig& config) {
   sigaddset(&stop_signals, SIGTERM);
   sigaddset(&stop_signals, SIGINT);
   if (pthread_sigmask(SIG_BLOCK, &stop_signals, nullptr) != 0) return Fail("pthread_sigmask");
+  // A console reader that goes away must not kill the VMM: writes then fail with EPIPE.
+  ::signal(SIGPIPE, SIG_IGN);
   auto s = std::make_unique<State>();
   s->config = config;
   int stop_fd = ::eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
