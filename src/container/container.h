@@ -19,6 +19,9 @@ struct CreateOptions {
   std::string bundle = ".";
   std::string pid_file;
   std::string console_socket;
+  // Instead of console_socket: an already connected socket (borrowed), used by `run` in the
+  // foreground to receive the terminal itself.
+  int console_fd = -1;
   bool no_pivot = false;
   bool no_new_keyring = false;
   int preserve_fds = 0;
@@ -30,7 +33,8 @@ struct CreateOptions {
 // `start`: releases the init of a created container to exec the user process.
 [[nodiscard]] Result<void> Start(const StateStore& store, const std::string& id);
 // `run`: create + start. In the foreground it waits, forwarding signals, and returns the
-// process's exit code (128+N for a signal); then deletes the container unless `keep`.
+// process's exit code (128+N for a signal); then deletes the container unless `keep`. With
+// process.terminal and no --console-socket it becomes the terminal itself (stdin/stdout).
 // Detached, it returns 0 once the process runs.
 [[nodiscard]] Result<int> Run(const StateStore& store, const CreateOptions& options, bool detach,
                               bool keep);
@@ -68,7 +72,8 @@ struct ExecOptions {
 // capabilities, rlimits, noNewPrivileges and LSM labels.
 [[nodiscard]] Result<oci::Process> DefaultExecProcess(const StateStore& store,
                                                       const std::string& id);
-// `exec`: runs another process in a running container. Foreground: returns its exit code.
+// `exec`: runs another process in a running container. Foreground: returns its exit code;
+// with a terminal and no --console-socket it becomes the terminal itself.
 [[nodiscard]] Result<int> Exec(const StateStore& store, const ExecOptions& options);
 
 }  // namespace hull::container

@@ -14,6 +14,7 @@
 #include "container/container.h"
 #include "container/init.h"
 #include "container/passwd.h"
+#include "container/terminal.h"
 #include "container/launch.h"
 #include "linux/file.h"
 #include "linux/process.h"
@@ -100,10 +101,16 @@ Result<int> Exec(const StateStore& store, const ExecOptions& options) {
   if (spec.linux && spec.linux->personality)
     plan.process.personality = TRY(PlanPersonality(*spec.linux->personality));
   linux::UniqueFd console_socket;
+  std::optional<ConsoleChannel> console;  // the runtime itself is the terminal
   if (plan.process.terminal) {
-    if (options.console_socket.empty())
-      return Fail(EINVAL, "--tty needs --console-socket to receive the terminal");
-    console_socket = TRY_CTX(linux::ConnectUnix(options.console_socket), "--console-socket");
+    if (!options.console_socket.empty()) {
+      console_socket = TRY_CTX(linux::ConnectUnix(options.console_socket), "--console-socket");
+    } else if (!options.detach) {
+      console = TRY(MakeConsoleChannel());
+      console_socket = std::move(console->container_end);
+    } else {
+      return Fail(EINVAL, "--tty with --detach needs --console-socket to receive the terminal");
+    }
     plan.process.console_socket = console_socket.get();
   }
 
@@ -177,6 +184,11 @@ Result<int> Exec(const StateStore& store, const ExecOptions& options) {
       return kill_child(std::move(r.error()).Wrap("--pid-file"));
   }
   if (options.detach) return 0;
+  if (console) {
+    auto master = linux::ReceiveFd(console->runtime_end.get());
+    if (!master) return kill_child(std::move(master.error()).Wrap("the process's terminal"));
+    return ProxyTerminalAndWait(static_cast<pid_t>(pid), pidfd, master->get());
+  }
 
   return ForwardSignalsAndWait(static_cast<pid_t>(pid), pidfd);
 }

@@ -184,12 +184,16 @@ Result<Launched> Launch(const StateStore& store, const CreateOptions& options, L
   plan.process.preserve_fds = options.preserve_fds;
   linux::UniqueFd console_socket;
   if (plan.process.terminal) {
-    if (options.console_socket.empty())
-      return Fail(EINVAL,
-                  "process.terminal is true: pass --console-socket to receive the terminal "
-                  "(or set terminal to false)");
-    console_socket = TRY_CTX(linux::ConnectUnix(options.console_socket), "--console-socket");
-    plan.process.console_socket = console_socket.get();
+    if (options.console_fd >= 0) {
+      plan.process.console_socket = options.console_fd;
+    } else {
+      if (options.console_socket.empty())
+        return Fail(EINVAL,
+                    "process.terminal is true: pass --console-socket to receive the terminal "
+                    "(or set terminal to false)");
+      console_socket = TRY_CTX(linux::ConnectUnix(options.console_socket), "--console-socket");
+      plan.process.console_socket = console_socket.get();
+    }
   }
 
   // From here on, everything made is undone on failure.

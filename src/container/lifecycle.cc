@@ -12,6 +12,7 @@
 #include "container/container.h"
 #include "container/init.h"
 #include "container/launch.h"
+#include "container/terminal.h"
 #include "linux/file.h"
 #include "linux/process.h"
 #include "linux/syscalls.h"
@@ -109,8 +110,30 @@ Result<void> Start(const StateStore& store, const std::string& id) {
   return {};
 }
 
-Result<int> Run(const StateStore& store, const CreateOptions& options, bool detach, bool keep) {
+Result<int> Run(const StateStore& store, const CreateOptions& requested, bool detach,
+                bool keep) {
+  // In the foreground without --console-socket the runtime is the terminal (if there is one).
+  CreateOptions options = requested;
+  std::optional<ConsoleChannel> console;
+  if (!detach && options.console_socket.empty()) {
+    console = TRY(MakeConsoleChannel());
+    options.console_fd = console->container_end.get();
+  }
   Launched c = TRY(Launch(store, options, LaunchMode::kRun));
+  linux::UniqueFd master;
+  if (console) {
+    console->container_end.reset();
+    if (c.spec.process->terminal) {
+      auto received = linux::ReceiveFd(console->runtime_end.get());
+      if (!received) {
+        linux::sys::PidfdSendSignal(c.pidfd.get(), SIGKILL, nullptr, 0);
+        (void)linux::WaitChild(c.record.pid);
+        if (auto r = Destroy(store, c.record, nullptr); !r) log::Warning(r.error().ToString());
+        return tl::unexpected(std::move(received.error()).Wrap("the container's terminal"));
+      }
+      master = std::move(*received);
+    }
+  }
   auto fail_and_destroy = [&](Error error) -> Result<int> {
     linux::sys::PidfdSendSignal(c.pidfd.get(), SIGKILL, nullptr, 0);
     (void)linux::WaitChild(c.record.pid);
@@ -127,7 +150,8 @@ Result<int> Run(const StateStore& store, const CreateOptions& options, bool deta
   }
   RunPoststart(c.spec, c.record);
   if (detach) return 0;
-  int code = TRY(ForwardSignalsAndWait(c.record.pid, c.pidfd.get()));
+  int code = master ? TRY(ProxyTerminalAndWait(c.record.pid, c.pidfd.get(), master.get()))
+                    : TRY(ForwardSignalsAndWait(c.record.pid, c.pidfd.get()));
   if (!keep) {
     ContainerLock lock = TRY(ContainerLock::Acquire(store, options.id));
     TRY(Destroy(store, c.record, &c.spec));

@@ -62,6 +62,28 @@ Result<void> SendFd(int socket, int fd, std::string_view name) {
   return {};
 }
 
+Result<UniqueFd> ReceiveFd(int socket) {
+  char name[256];
+  char control[CMSG_SPACE(sizeof(int))] = {};
+  iovec iov{.iov_base = name, .iov_len = sizeof name};
+  msghdr msg{};
+  msg.msg_iov = &iov;
+  msg.msg_iovlen = 1;
+  msg.msg_control = control;
+  msg.msg_controllen = sizeof control;
+  ssize_t n;
+  do {
+    n = ::recvmsg(socket, &msg, MSG_CMSG_CLOEXEC);
+  } while (n < 0 && errno == EINTR);
+  if (n < 0) return FailErrno("receive fd");
+  cmsghdr* cmsg = CMSG_FIRSTHDR(&msg);
+  if (!cmsg || cmsg->cmsg_type != SCM_RIGHTS || cmsg->cmsg_len != CMSG_LEN(sizeof(int)))
+    return Fail(EBADMSG, "receive fd: no fd in the message");
+  int fd;
+  std::memcpy(&fd, CMSG_DATA(cmsg), sizeof fd);
+  return UniqueFd(fd);
+}
+
 Result<UniqueFd> ConnectUnix(const std::string& path) {
   sockaddr_un addr{};
   addr.sun_family = AF_UNIX;
