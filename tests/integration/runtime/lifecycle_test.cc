@@ -474,6 +474,28 @@ TEST_F(LifecycleTest, TerminalWithoutConsoleSocketFailsCreate) {
   EXPECT_TRUE(State(id).is_null());
 }
 
+// `run` in the foreground with process.terminal and no --console-socket: the runtime is the
+// terminal, as runc is (`script` gives the runtime a terminal of its own here).
+TEST_F(LifecycleTest, ForegroundRunIsTheTerminal) {
+  if (kind() != RuntimeKind::kHull && kind() != RuntimeKind::kRunc)
+    GTEST_SKIP() << "needs a runtime that proxies the terminal itself";
+  std::string script = FindProgram("script");
+  if (script.empty()) GTEST_SKIP() << "no script(1)";
+  std::string id = NewId();
+  Bundle& bundle = NewBundle(id);
+  bundle.Terminal(true).Shell("tty; read line; echo got:$line; exit 5");
+  ASSERT_TRUE(bundle.Write());
+  std::string command;
+  for (const auto& arg : runtime().Argv({"run", "--bundle", bundle.path(), id}))
+    command += "'" + arg + "' ";
+  CommandOptions options;
+  options.stdin_data = "hello\n";
+  CommandResult run = RunCommand({script, "-qec", command, "/dev/null"}, options);
+  EXPECT_EQ(run.exit_code, 5) << run.Describe();
+  EXPECT_TRUE(Contains(run.out, "/dev/pts/0")) << run.Describe();
+  EXPECT_TRUE(Contains(run.out, "got:hello")) << run.Describe();
+}
+
 TEST_F(LifecycleTest, DetachedRunKeepsContainer) {
   std::string id = NewId();
   Bundle& bundle = NewBundle(id);
