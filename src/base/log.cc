@@ -1,5 +1,7 @@
 #include "base/log.h"
 
+#include "base/time.h"
+
 #include <fcntl.h>
 #include <unistd.h>
 
@@ -43,17 +45,6 @@ std::string JsonEscape(std::string_view s) {
   return out;
 }
 
-std::string Timestamp() {
-  timespec ts{};
-  clock_gettime(CLOCK_REALTIME, &ts);
-  tm t{};
-  gmtime_r(&ts.tv_sec, &t);
-  char buf[128];
-  std::snprintf(buf, sizeof buf, "%04d-%02d-%02dT%02d:%02d:%02d.%09ldZ", t.tm_year + 1900,
-                t.tm_mon + 1, t.tm_mday, t.tm_hour, t.tm_min, t.tm_sec, ts.tv_nsec);
-  return buf;
-}
-
 void WriteAll(int fd, const std::string& s) {
   size_t off = 0;
   while (off < s.size()) {
@@ -78,9 +69,9 @@ void Write(Level level, std::string_view message) {
   std::string line;
   if (g_options.format == Format::kJson) {
     line = "{\"level\":\"" + std::string(LevelName(level)) + "\",\"msg\":\"" +
-           JsonEscape(message) + "\",\"time\":\"" + Timestamp() + "\"}\n";
+           JsonEscape(message) + "\",\"time\":\"" + NowRfc3339() + "\"}\n";
   } else {
-    line = Timestamp() + " " + LevelName(level) + ": " + std::string(message) + "\n";
+    line = NowRfc3339() + " " + LevelName(level) + ": " + std::string(message) + "\n";
   }
   if (g_file_fd >= 0) WriteAll(g_file_fd, line);
   // Errors always reach stderr too, in plain text, so a user at a terminal sees them.

@@ -130,25 +130,9 @@ int SetupConsole(const ProcessPlan& process, ChildReport* report) noexcept {
     }
   }
   // Hand the master to whoever listens on --console-socket.
-  char name[] = "/dev/ptmx";
-  char control[CMSG_SPACE(sizeof(int))] = {};
-  iovec iov{.iov_base = name, .iov_len = sizeof name - 1};
-  msghdr msg{};
-  msg.msg_iov = &iov;
-  msg.msg_iovlen = 1;
-  msg.msg_control = control;
-  msg.msg_controllen = sizeof control;
-  cmsghdr* cmsg = CMSG_FIRSTHDR(&msg);
-  cmsg->cmsg_level = SOL_SOCKET;
-  cmsg->cmsg_type = SCM_RIGHTS;
-  cmsg->cmsg_len = CMSG_LEN(sizeof(int));
-  std::memcpy(CMSG_DATA(cmsg), &master, sizeof(int));
-  ssize_t sent;
-  do {
-    sent = ::sendmsg(process.console_socket, &msg, MSG_NOSIGNAL);
-  } while (sent < 0 && errno == EINTR);
-  if (sent < 0) {
-    ReportSet(report, errno, "send the console to --console-socket");
+  int sent = linux::SendFdRaw(process.console_socket, master, "/dev/ptmx", 9);
+  if (sent != 0) {
+    ReportSet(report, -sent, "send the console to --console-socket");
     return -1;
   }
   ::close(master);

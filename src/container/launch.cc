@@ -16,6 +16,7 @@
 
 #include "base/defer.h"
 #include "base/log.h"
+#include "base/time.h"
 #include "base/version.h"
 #include "container/init.h"
 #include "container/passwd.h"
@@ -27,17 +28,6 @@
 #include "oci/validate.h"
 
 namespace hull::container {
-
-std::string NowRfc3339() {
-  timespec ts{};
-  clock_gettime(CLOCK_REALTIME, &ts);
-  tm t{};
-  gmtime_r(&ts.tv_sec, &t);
-  char buf[128];
-  std::snprintf(buf, sizeof buf, "%04d-%02d-%02dT%02d:%02d:%02d.%09ldZ", t.tm_year + 1900,
-                t.tm_mon + 1, t.tm_mday, t.tm_hour, t.tm_min, t.tm_sec, ts.tv_nsec);
-  return buf;
-}
 
 std::string HookState(const ContainerRecord& record, const char* status, bool pretty) {
   oci::State state;

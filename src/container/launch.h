@@ -40,7 +40,4 @@ std::string HookState(const ContainerRecord& record, const char* status, bool pr
 // a user sends to the runtime; returns its exit code (128+N for a signal).
 [[nodiscard]] Result<int> ForwardSignalsAndWait(pid_t pid, int pidfd);
 
-// RFC 3339 with nanoseconds, UTC.
-std::string NowRfc3339();
-
 }  // namespace hull::container

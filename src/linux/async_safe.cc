@@ -1,6 +1,9 @@
 #include "linux/async_safe.h"
 
+#include <sys/socket.h>
 #include <unistd.h>
+
+#include <cstring>
 
 #include <cerrno>
 #include <initializer_list>
@@ -56,6 +59,25 @@ int WriteAllRaw(int fd, const void* data, size_t size) noexcept {
     }
     p += n;
     size -= static_cast<size_t>(n);
+  }
+  return 0;
+}
+
+int SendFdRaw(int socket, int fd, const char* name, size_t name_size) noexcept {
+  char control[CMSG_SPACE(sizeof(int))] = {};
+  iovec iov{.iov_base = const_cast<char*>(name), .iov_len = name_size};
+  msghdr msg{};
+  msg.msg_iov = &iov;
+  msg.msg_iovlen = 1;
+  msg.msg_control = control;
+  msg.msg_controllen = sizeof control;
+  cmsghdr* cmsg = CMSG_FIRSTHDR(&msg);
+  cmsg->cmsg_level = SOL_SOCKET;
+  cmsg->cmsg_type = SCM_RIGHTS;
+  cmsg->cmsg_len = CMSG_LEN(sizeof(int));
+  std::memcpy(CMSG_DATA(cmsg), &fd, sizeof(int));
+  while (::sendmsg(socket, &msg, MSG_NOSIGNAL) < 0) {
+    if (errno != EINTR) return -errno;
   }
   return 0;
 }

@@ -15,4 +15,8 @@ bool Concat(char* buf, size_t size, const char* a, const char* b = nullptr,
 // Writes all of `data` (retrying EINTR); returns 0 or -errno. `fd` stays the caller's.
 int WriteAllRaw(int fd, const void* data, size_t size) noexcept;
 
+// Sends `fd` with the bytes `name` (non-empty) over a connected unix socket with SCM_RIGHTS.
+// Returns 0 or -errno. Both fds stay the caller's.
+int SendFdRaw(int socket, int fd, const char* name, size_t name_size) noexcept;
+
 }  // namespace hull::linux

@@ -43,25 +43,6 @@ int ExitCodeFromStatus(int status) {
   return 255;
 }
 
-Result<void> SendFd(int socket, int fd, std::string_view name) {
-  char control[CMSG_SPACE(sizeof(int))] = {};
-  iovec iov{.iov_base = const_cast<char*>(name.data()), .iov_len = name.size()};
-  msghdr msg{};
-  msg.msg_iov = &iov;
-  msg.msg_iovlen = 1;
-  msg.msg_control = control;
-  msg.msg_controllen = sizeof control;
-  cmsghdr* cmsg = CMSG_FIRSTHDR(&msg);
-  cmsg->cmsg_level = SOL_SOCKET;
-  cmsg->cmsg_type = SCM_RIGHTS;
-  cmsg->cmsg_len = CMSG_LEN(sizeof(int));
-  std::memcpy(CMSG_DATA(cmsg), &fd, sizeof(int));
-  while (::sendmsg(socket, &msg, MSG_NOSIGNAL) < 0) {
-    if (errno != EINTR) return FailErrno("send fd");
-  }
-  return {};
-}
-
 Result<UniqueFd> ReceiveFd(int socket) {
   char name[256];
   char control[CMSG_SPACE(sizeof(int))] = {};

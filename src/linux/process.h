@@ -21,10 +21,8 @@ namespace hull::linux {
 // Turns a wait status into a shell-style exit code (128 + signal for a signal death).
 int ExitCodeFromStatus(int status);
 
-// Sends `fd` with the payload `name` over a connected unix socket (SCM_RIGHTS).
-// Both fds remain owned by the caller.
-[[nodiscard]] Result<void> SendFd(int socket, int fd, std::string_view name);
-// Receives one fd sent with SendFd (or runc-style console sockets) over `socket`, which remains
+// Receives one fd sent with SCM_RIGHTS (as SendFdRaw and console sockets send it) over
+// `socket`, which remains
 // owned by the caller.
 [[nodiscard]] Result<UniqueFd> ReceiveFd(int socket);
 // Connects a SOCK_STREAM unix socket to `path`.
