@@ -22,8 +22,7 @@ namespace hull::linux {
 int ExitCodeFromStatus(int status);
 
 // Receives one fd sent with SCM_RIGHTS (as SendFdRaw and console sockets send it) over
-// `socket`, which remains
-// owned by the caller.
+// `socket`, which remains owned by the caller.
 [[nodiscard]] Result<UniqueFd> ReceiveFd(int socket);
 // Connects a SOCK_STREAM unix socket to `path`.
 [[nodiscard]] Result<UniqueFd> ConnectUnix(const std::string& path);
