@@ -25,7 +25,8 @@ int Die(const hull::Error& error) {
 
 int main(int argc, char** argv) {
   CLI::App app{"hull-vmm: a KVM microVM monitor"};
-  std::string config_path, kernel, initrd, cmdline, console = "stdio", seccomp = "on", vsock,
+  std::string config_path, kernel, initrd, cmdline, console = "stdio",
+      seccomp = hull::vmm::kDefaultSeccomp, vsock,
       api_socket;
   uint32_t cpus = 1;
   uint64_t memory_mib = 128;
