@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "base/log.h"
+#include "base/version.h"
 #include "linux/file.h"
 #include "vmm/api/vmm_api.h"
 #include "vmm/config.h"
@@ -25,6 +26,7 @@ int Die(const hull::Error& error) {
 
 int main(int argc, char** argv) {
   CLI::App app{"hull-vmm: a KVM microVM monitor"};
+  app.set_version_flag("--version", std::string("hull-vmm ") + hull::kVersion);
   std::string config_path, kernel, initrd, cmdline, console = "stdio",
       seccomp = hull::vmm::kDefaultSeccomp, vsock,
       api_socket;
