@@ -148,6 +148,9 @@ struct Vm::State {
   std::mutex stop_mutex;
   std::atomic<bool> stopping{false};
   std::optional<VmOutcome> outcome;
+  // Metrics.
+  int64_t created_ms = NowMs();
+  std::atomic<uint64_t> io_exits{0}, mmio_exits{0}, other_exits{0}, console_bytes{0};
   devices::PanicDetector panic_detector;  // fed under the serial device's lock
   std::optional<std::string> panic_message;  // guarded by stop_mutex
   // After a panic banner the VM is stopped when the report ends, or after kPanicGrace: a guest
@@ -279,6 +282,7 @@ Result<std::unique_ptr<Vm>> Vm::Create(const VmConfig& config) {
   s->serial = std::make_shared<devices::Serial>(
       *s->serial_irq, [console, state](std::span<const uint8_t> bytes) {
         console->Write(bytes);
+        state->console_bytes.fetch_add(bytes.size(), std::memory_order_relaxed);
         if (auto panic = state->panic_detector.Feed(bytes)) {
           log::Error("guest kernel panic: " + *panic);
           std::lock_guard lock(state->stop_mutex);
@@ -373,6 +377,7 @@ Result<std::unique_ptr<Vm>> Vm::Create(const VmConfig& config) {
 bool Vm::State::HandleExit(kvm::VcpuFd& vcpu, const kvm::VcpuExit& exit) {
   std::string who = "vCPU " + std::to_string(vcpu.id());
   if (auto* io = std::get_if<kvm::IoExit>(&exit)) {
+    io_exits.fetch_add(1, std::memory_order_relaxed);
     for (uint32_t i = 0; i < io->count; ++i) {
       auto item = io->data.subspan(size_t{i} * io->size, io->size);
       if (io->in) pio_bus.Read(io->port, item);
@@ -381,11 +386,13 @@ bool Vm::State::HandleExit(kvm::VcpuFd& vcpu, const kvm::VcpuExit& exit) {
     return true;
   }
   if (auto* mmio = std::get_if<kvm::MmioExit>(&exit)) {
+    mmio_exits.fetch_add(1, std::memory_order_relaxed);
     bool handled = mmio->write ? mmio_bus.Write(mmio->address, mmio->data)
                                : mmio_bus.Read(mmio->address, mmio->data);
     if (!handled) log::Debug(who + ": unhandled MMIO at " + Hex(mmio->address));
     return true;
   }
+  other_exits.fetch_add(1, std::memory_order_relaxed);
   if (std::holds_alternative<kvm::InterruptedExit>(exit)) return !stopping.load();
   if (std::holds_alternative<kvm::HltExit>(exit)) {
     Stop(StopReason::kShutdown, 0, who + " halted");
@@ -487,6 +494,12 @@ void Vm::Resume() {
 }
 
 bool Vm::paused() const { return state_->paused.load(); }
+
+Vm::Metrics Vm::GetMetrics() const {
+  const State& s = *state_;
+  return {static_cast<uint64_t>(NowMs() - s.created_ms), s.io_exits.load(), s.mmio_exits.load(),
+          s.other_exits.load(), s.console_bytes.load()};
+}
 
 Result<VmOutcome> Vm::Run(EventSource* extra) {
   State& s = *state_;

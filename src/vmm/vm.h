@@ -62,6 +62,16 @@ class Vm {
   void Resume();
   bool paused() const;
 
+  // Counters since the VM was created (thread-safe snapshot).
+  struct Metrics {
+    uint64_t uptime_ms = 0;
+    uint64_t io_exits = 0;
+    uint64_t mmio_exits = 0;
+    uint64_t other_exits = 0;
+    uint64_t console_bytes = 0;  // guest output on the serial console
+  };
+  Metrics GetMetrics() const;
+
   // Requests a stop from any thread; the first request wins.
   void RequestStop(StopReason reason, int exit_status, std::string detail);
   // Injects Ctrl-Alt-Del through the i8042 (thread-safe).

@@ -85,6 +85,15 @@ HttpResponse VmmApi::Handle(const HttpRequest& request) {
     return {200, Json{{"id", "hull-vmm"}, {"state", StateName()}, {"vmm_version", hull::kVersion}}.dump()};
   }
   if (request.method == "GET" && request.path == "/vm/config") return {200, ConfigJson(config_).dump()};
+  if (request.method == "GET" && request.path == "/metrics") {
+    if (!vm_) return {200, Json{{"state", StateName()}}.dump()};
+    Vm::Metrics m = vm_->GetMetrics();
+    return {200, Json{{"state", StateName()},
+                      {"uptime_ms", m.uptime_ms},
+                      {"vcpu_exits", {{"io", m.io_exits}, {"mmio", m.mmio_exits}, {"other", m.other_exits}}},
+                      {"console_bytes", m.console_bytes}}
+                     .dump()};
+  }
   if (request.method == "PUT" && request.path == "/actions") return Action(request.body);
   if (request.method == "PATCH" && request.path == "/vm") return PatchVm(request.body);
   if (request.method == "PUT") return Put(request.path, request.body);

@@ -359,6 +359,10 @@ TEST_F(VmmKvm, ApiConfiguresStartsPausesAndResumes) {
   EXPECT_EQ(Api(sock, "PUT", "/machine-config", R"({"vcpu_count": 2, "mem_size_mib": 16})"), "204 ");
   EXPECT_EQ(Api(sock, "PUT", "/actions", R"({"action_type": "InstanceStart"})"), "204 ");
   EXPECT_NE(Api(sock, "GET", "/").find("\"Running\""), std::string::npos);
+  std::string metrics = Api(sock, "GET", "/metrics");
+  EXPECT_EQ(metrics.substr(0, 3), "200");
+  EXPECT_NE(metrics.find("\"uptime_ms\""), std::string::npos) << metrics;
+  EXPECT_NE(metrics.find("\"vcpu_exits\""), std::string::npos) << metrics;
   EXPECT_EQ(Api(sock, "PATCH", "/vm", R"({"state": "Paused"})"), "204 ");
   EXPECT_NE(Api(sock, "GET", "/").find("\"Paused\""), std::string::npos);
   EXPECT_EQ(Api(sock, "PATCH", "/vm", R"({"state": "Resumed"})"), "204 ");
