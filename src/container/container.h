@@ -66,6 +66,7 @@ struct ExecOptions {
   std::string pid_file;
   std::string console_socket;
   bool detach = false;
+  bool ignore_paused = false;  // exec even when the container is paused (the process waits)
   int preserve_fds = 0;
 };
 // The container's default process for `exec` with arguments: its config's env, user, cwd,

@@ -18,6 +18,7 @@
 #include "container/launch.h"
 #include "linux/file.h"
 #include "linux/process.h"
+#include "linux/sealed_self.h"
 #include "linux/syscalls.h"
 #include "oci/spec_json.h"
 #include "oci/validate.h"
@@ -60,14 +61,6 @@ int EnterContainer(ExecPlan& plan, ChildReport* report) noexcept {
   ::_exit(127);
 }
 
-bool SameNamespace(pid_t pid, const char* name) {
-  struct stat ours {}, theirs {};
-  std::string self = std::string("/proc/self/ns/") + name;
-  std::string other = "/proc/" + std::to_string(pid) + "/ns/" + name;
-  if (::stat(self.c_str(), &ours) != 0 || ::stat(other.c_str(), &theirs) != 0) return false;
-  return ours.st_ino == theirs.st_ino && ours.st_dev == theirs.st_dev;
-}
-
 }  // namespace
 
 Result<oci::Process> DefaultExecProcess(const StateStore& store, const std::string& id) {
@@ -82,10 +75,13 @@ Result<oci::Process> DefaultExecProcess(const StateStore& store, const std::stri
 }
 
 Result<int> Exec(const StateStore& store, const ExecOptions& options) {
+  // The container has processes already: never enter it as the binary on the host.
+  TRY(linux::ReexecFromSealedCopy());
   ContainerRecord record = TRY(store.Load(options.id));
   std::string config = TRY(store.LoadConfig(options.id));
   oci::Spec spec = TRY(oci::ParseSpec(config));
   TRY(oci::ValidateProcess(options.process, "process"));
+  TRY(CheckPreservedFds(options.preserve_fds));
   if (!ProcessAlive(record.pid, record.pid_start_time))
     return Fail(EINVAL, "cannot exec in container " + Quote(options.id) + ": it is stopped");
   // Container processes cannot open /proc/PID/exe of a non-dumpable process: the runtime's
@@ -119,7 +115,7 @@ Result<int> Exec(const StateStore& store, const ExecOptions& options) {
   for (int flag : {CLONE_NEWUSER, CLONE_NEWNS, CLONE_NEWNET, CLONE_NEWIPC, CLONE_NEWUTS,
                    CLONE_NEWCGROUP, CLONE_NEWTIME, CLONE_NEWPID}) {
     const char* name = NamespaceProcName(flag);
-    if (SameNamespace(record.pid, name)) continue;
+    if (SameNamespaceAs(record.pid, flag)) continue;
     std::string path = "/proc/" + std::to_string(record.pid) + "/ns/" + name;
     auto fd = linux::Open(path, O_RDONLY);
     if (!fd) {
@@ -131,13 +127,17 @@ Result<int> Exec(const StateStore& store, const ExecOptions& options) {
     else
       plan.joins.push_back({flag, std::move(*fd), path});
   }
-  if (pid_ns && ::setns(pid_ns.get(), CLONE_NEWPID) != 0)
-    return FailErrno("join the pid namespace of container " + Quote(options.id));
-
   Cgroup cgroup = TRY([&]() -> Result<Cgroup> {
     auto layout = TRY(DetectCgroupLayout());
     return Cgroup::Open(layout, record.cgroups_path, record.id, record.systemd_cgroup);
   }());
+  // A frozen cgroup would freeze the new process too, before it could report back.
+  if (!options.ignore_paused && cgroup.IsFrozen().value_or(false))
+    return Fail(EINVAL, "cannot exec in container " + Quote(options.id) +
+                            ": it is paused (resume it, or pass --ignore-paused)");
+
+  if (pid_ns && ::setns(pid_ns.get(), CLONE_NEWPID) != 0)
+    return FailErrno("join the pid namespace of container " + Quote(options.id));
 
   int sockets[2];
   if (::socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sockets) != 0)

@@ -241,11 +241,13 @@ int ExecProcess(const ProcessPlan& process, ChildReport* report) noexcept {
   int exe = FindExecutable(process, report);
   if (exe < 0) return -1;
 
-  if (!process.selinux_label.empty() &&
-      WriteFileRaw("/proc/self/attr/exec", process.selinux_label.data(),
-                   process.selinux_label.size()) != 0) {
-    ReportSet(report, errno, "process.selinuxLabel: write /proc/self/attr/exec");
-    return -1;
+  if (!process.selinux_label.empty()) {
+    int r = WriteFileRaw("/proc/self/attr/exec", process.selinux_label.data(),
+                         process.selinux_label.size());
+    if (r != 0) {
+      ReportSet(report, -r, "process.selinuxLabel: write /proc/self/attr/exec");
+      return -1;
+    }
   }
   if (!process.apparmor_profile.empty()) {
     int r = WriteFileRaw("/proc/self/attr/apparmor/exec", process.apparmor_profile.data(),
@@ -399,6 +401,15 @@ void RunInit(InitPlan& plan) noexcept {
     Expect(sync, SyncMessage::kContinue);
   }
 
+  // Through the host's /proc, before readonlyPaths make /proc/sys read-only: the files follow
+  // the namespaces of the process that opens them, so they are the container's.
+  for (const auto& [path, value] : plan.sysctl) {
+    int r = WriteFileRaw(path.c_str(), value.data(), value.size());
+    if (r != 0) {
+      ReportSet(&report, -r, "linux.sysctl: write \"", path.c_str(), "\"");
+      fail();
+    }
+  }
   if (plan.has_mount_namespace) {
     if (PrepareRootfs(plan.rootfs, &report) != 0) fail();
     if (plan.wait_after_mounts) {
@@ -408,13 +419,6 @@ void RunInit(InitPlan& plan) noexcept {
     if (FinishRootfs(plan.rootfs, &report) != 0) fail();
   }
 
-  for (const auto& [path, value] : plan.sysctl) {
-    int r = WriteFileRaw(path.c_str(), value.data(), value.size());
-    if (r != 0) {
-      ReportSet(&report, -r, "linux.sysctl: write \"", path.c_str(), "\"");
-      fail();
-    }
-  }
   const ProcessPlan& process = plan.process;
   if (PrepareProcess(process, &report) != 0) fail();
   // Fail at create, not at start, when the program does not exist (as crun does).

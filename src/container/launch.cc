@@ -16,6 +16,7 @@
 
 #include "base/defer.h"
 #include "base/log.h"
+#include "base/strings.h"
 #include "base/time.h"
 #include "base/version.h"
 #include "container/init.h"
@@ -23,6 +24,7 @@
 #include "container/rootfs.h"
 #include "linux/file.h"
 #include "linux/process.h"
+#include "linux/sealed_self.h"
 #include "linux/syscalls.h"
 #include "oci/spec_json.h"
 #include "oci/validate.h"
@@ -49,19 +51,20 @@ Result<std::string> AbsolutePath(const std::string& path, const std::string& fie
 }
 
 // Kills and reaps a half-made init, removes its cgroup and state directory.
+// Declared after everything it undoes, so it runs while the pidfd, cgroup and lock still exist.
 struct Rollback {
   const StateStore& store;
   std::string id;
-  pid_t pid = 0;
-  int pidfd = -1;
+  const linux::UniqueFd* pidfd = nullptr;
   std::optional<Cgroup>* cgroup = nullptr;
+  pid_t pid = 0;
   bool armed = true;
 
   ~Rollback() {
     if (!armed) return;
     if (pid > 0) {
-      if (pidfd >= 0)
-        linux::sys::PidfdSendSignal(pidfd, SIGKILL, nullptr, 0);
+      if (pidfd && pidfd->valid())
+        linux::sys::PidfdSendSignal(pidfd->get(), SIGKILL, nullptr, 0);
       else
         ::kill(pid, SIGKILL);
       (void)linux::WaitChild(pid);
@@ -95,12 +98,32 @@ Result<void> SendMessage(int fd, int type, pid_t pid = 0) {
   return {};
 }
 
+// Which namespace a sysctl belongs to (CLONE_NEW*), or 0 for one that is global to the host.
+int SysctlNamespace(std::string_view key) {
+  if (StartsWith(key, "net.")) return CLONE_NEWNET;
+  if (StartsWith(key, "fs.mqueue.")) return CLONE_NEWIPC;
+  for (std::string_view ipc : {"kernel.msgmax", "kernel.msgmnb", "kernel.msgmni", "kernel.sem",
+                               "kernel.shmall", "kernel.shmmax", "kernel.shmmni",
+                               "kernel.shm_rmid_forced"})
+    if (key == ipc) return CLONE_NEWIPC;
+  if (key == "kernel.hostname" || key == "kernel.domainname") return CLONE_NEWUTS;
+  return 0;
+}
+
+// Only sysctls of a namespace the container has of its own: anything else would change the host.
 Result<std::vector<std::pair<std::string, std::string>>> PlanSysctl(
-    const std::map<std::string, std::string>& sysctl) {
+    const std::map<std::string, std::string>& sysctl, const NamespacePlan& ns) {
   std::vector<std::pair<std::string, std::string>> out;
   for (const auto& [key, value] : sysctl) {
     if (key.empty() || key.find("..") != std::string::npos || key.find('/') != std::string::npos)
       return Fail(EINVAL, "linux.sysctl: invalid key " + Quote(key));
+    int flag = SysctlNamespace(key);
+    if (flag == 0)
+      return Fail(EINVAL, "linux.sysctl: " + Quote(key) +
+                              " is not namespaced: setting it would change the host");
+    if (!(ns.new_flags & flag) && !ns.joins_flag(flag))
+      return Fail(EINVAL, "linux.sysctl: " + Quote(key) + " needs the container's own " +
+                              NamespaceProcName(flag) + " namespace");
     std::string path = "/proc/sys/" + key;
     for (size_t i = 10; i < path.size(); ++i)
       if (path[i] == '.') path[i] = '/';
@@ -109,13 +132,14 @@ Result<std::vector<std::pair<std::string, std::string>>> PlanSysctl(
   return out;
 }
 
-// Opens the namespaces of `pid` that createContainer hooks enter (mount and the ones the
-// container created), user namespace first.
-Result<std::vector<linux::UniqueFd>> OpenContainerNamespaces(pid_t pid, int flags) {
+// Opens the namespaces of `pid` that createContainer hooks enter: every one that differs from
+// the runtime's (created or joined), user namespace first. The pid namespace is left out: it
+// would apply only to the hook's children.
+Result<std::vector<linux::UniqueFd>> OpenContainerNamespaces(pid_t pid) {
   std::vector<linux::UniqueFd> fds;
   for (int flag : {CLONE_NEWUSER, CLONE_NEWNS, CLONE_NEWNET, CLONE_NEWIPC, CLONE_NEWUTS,
-                   CLONE_NEWCGROUP, CLONE_NEWPID}) {
-    if (!(flags & flag)) continue;
+                   CLONE_NEWCGROUP}) {
+    if (SameNamespaceAs(pid, flag)) continue;
     std::string path = "/proc/" + std::to_string(pid) + "/ns/" + NamespaceProcName(flag);
     fds.push_back(TRY(linux::Open(path, O_RDONLY)));
   }
@@ -126,6 +150,7 @@ Result<std::vector<linux::UniqueFd>> OpenContainerNamespaces(pid_t pid, int flag
 
 Result<Launched> Launch(const StateStore& store, const CreateOptions& options, LaunchMode mode) {
   TRY(oci::ValidateContainerId(options.id));
+  TRY(CheckPreservedFds(options.preserve_fds));
   std::string bundle = TRY(AbsolutePath(options.bundle, "--bundle"));
   // Relative paths in config.json (root.path, bind sources) are relative to the bundle.
   if (::chdir(bundle.c_str()) != 0) return FailErrno("--bundle: chdir " + Quote(bundle));
@@ -143,6 +168,10 @@ Result<Launched> Launch(const StateStore& store, const CreateOptions& options, L
 
   InitPlan plan;
   plan.mode = mode == LaunchMode::kCreate ? InitPlan::Mode::kCreate : InitPlan::Mode::kRun;
+  // Joining an existing pid namespace means meeting its processes before our exec: never as
+  // the binary on the host (see linux/sealed_self.h). Nothing has been created yet.
+  for (const auto& n : lx.namespaces)
+    if (n.type == "pid" && !n.path.empty()) TRY(linux::ReexecFromSealedCopy());
   plan.namespaces = TRY(PlanNamespaces(lx.namespaces));
   NamespacePlan& ns = plan.namespaces;
   if (!spec.hostname.empty()) {
@@ -166,7 +195,7 @@ Result<Launched> Launch(const StateStore& store, const CreateOptions& options, L
     plan.time_offsets = FormatTimeOffsets(lx.time_offsets);
   }
   plan.has_mount_namespace = ns.new_flags & CLONE_NEWNS;
-  plan.sysctl = TRY(PlanSysctl(lx.sysctl));
+  plan.sysctl = TRY(PlanSysctl(lx.sysctl, ns));
 
   AddHomeIfMissing(*spec.process, rootfs);
   plan.process = TRY(PlanProcess(*spec.process, lx.seccomp, SeccompCacheDir(), "process"));
@@ -188,9 +217,11 @@ Result<Launched> Launch(const StateStore& store, const CreateOptions& options, L
 
   // From here on, everything made is undone on failure.
   TRY(store.CreateDir(options.id));
+  std::optional<ContainerLock> lock;
   std::optional<Cgroup> cgroup;
-  Rollback rollback{store, options.id, 0, -1, &cgroup};
-  ContainerLock lock = TRY(ContainerLock::Acquire(store, options.id));
+  linux::UniqueFd owned_pidfd;
+  Rollback rollback{store, options.id, &owned_pidfd, &cgroup};
+  lock = TRY(ContainerLock::Acquire(store, options.id));
   TRY(store.SaveConfig(options.id, config_text));
 
   CgroupLayout layout = TRY(DetectCgroupLayout());
@@ -220,7 +251,8 @@ Result<Launched> Launch(const StateStore& store, const CreateOptions& options, L
     record.pid = INT_MAX;  // a placeholder of the widest pid, blanked below
     plan.state_json = HookState(record, "created", false);
     std::string marker = std::to_string(INT_MAX);
-    plan.state_pid_offset = plan.state_json.find(marker);
+    std::string field = "\"pid\":" + marker;  // not a match inside the id or bundle
+    plan.state_pid_offset = plan.state_json.find(field) + field.size() - marker.size();
     plan.state_json.replace(plan.state_pid_offset, marker.size(), marker.size(), ' ');
   }
 
@@ -237,11 +269,15 @@ Result<Launched> Launch(const StateStore& store, const CreateOptions& options, L
     return FailErrno("socketpair");
   linux::UniqueFd parent_end(sockets[0]), child_end(sockets[1]);
   plan.sync_fd = child_end.get();
-  plan.lock_fd = lock.fd();
+  plan.lock_fd = lock->fd();
 
-  // A pid namespace joined by path applies to the children of whoever joins it.
+  // A pid namespace joined by path applies to the children of whoever joins it: join it for the
+  // clone only, so hooks still run in the runtime's pid namespace.
+  linux::UniqueFd own_pid_namespace;
   for (auto& join : ns.joins) {
-    if (join.flag == CLONE_NEWPID && ::setns(join.fd.get(), CLONE_NEWPID) != 0)
+    if (join.flag != CLONE_NEWPID) continue;
+    own_pid_namespace = TRY(linux::Open("/proc/self/ns/pid", O_RDONLY));
+    if (::setns(join.fd.get(), CLONE_NEWPID) != 0)
       return FailErrno("linux.namespaces: join pid namespace " + Quote(join.path));
   }
 
@@ -259,9 +295,10 @@ Result<Launched> Launch(const StateStore& store, const CreateOptions& options, L
     ::close(parent_end.get());
     RunInit(plan);
   }
-  linux::UniqueFd owned_pidfd(pidfd);
+  owned_pidfd.reset(pidfd);
   rollback.pid = static_cast<pid_t>(pid);
-  rollback.pidfd = pidfd;
+  if (own_pid_namespace && ::setns(own_pid_namespace.get(), CLONE_NEWPID) != 0)
+    return FailErrno("return to the runtime's pid namespace");
   child_end.reset();
   console_socket.reset();
   fifo.reset();
@@ -287,7 +324,7 @@ Result<Launched> Launch(const StateStore& store, const CreateOptions& options, L
       TRY(RunHooks(hooks.prestart, "prestart", state));
       TRY(RunHooks(hooks.create_runtime, "createRuntime", state));
     } else if (msg->type == SyncMessage::kMountsReady) {
-      auto fds = TRY(OpenContainerNamespaces(record.pid, ns.new_flags & ~CLONE_NEWPID));
+      auto fds = TRY(OpenContainerNamespaces(record.pid));
       std::vector<int> raw;
       for (auto& fd : fds) raw.push_back(fd.get());
       auto prepared = PrepareHooks(hooks.create_container, "createContainer");

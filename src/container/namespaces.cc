@@ -1,6 +1,7 @@
 #include "container/namespaces.h"
 
 #include <fcntl.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "linux/file.h"
@@ -59,6 +60,23 @@ Result<NamespacePlan> PlanNamespaces(const std::vector<oci::Namespace>& namespac
       plan.joins.push_back(std::move(join));
   }
   return plan;
+}
+
+bool SameNamespaceAs(pid_t pid, int flag) {
+  struct stat ours {}, theirs {};
+  std::string self = std::string("/proc/self/ns/") + NamespaceProcName(flag);
+  std::string other = "/proc/" + std::to_string(pid) + "/ns/" + NamespaceProcName(flag);
+  if (::stat(self.c_str(), &ours) != 0 || ::stat(other.c_str(), &theirs) != 0) return false;
+  return ours.st_ino == theirs.st_ino && ours.st_dev == theirs.st_dev;
+}
+
+Result<void> CheckPreservedFds(int count) {
+  for (int fd = 3; fd < 3 + count; ++fd) {
+    if (::fcntl(fd, F_GETFD) < 0)
+      return Fail(EBADF, "--preserve-fds " + std::to_string(count) + ": fd " +
+                             std::to_string(fd) + " is not open");
+  }
+  return {};
 }
 
 std::string FormatIdMap(const std::vector<oci::IdMapping>& mappings) {

@@ -36,6 +36,12 @@ struct NamespacePlan {
 // Opens every namespace path (errors name linux.namespaces[i].path) and collects new flags.
 [[nodiscard]] Result<NamespacePlan> PlanNamespaces(const std::vector<oci::Namespace>& namespaces);
 
+// Whether process `pid` is in the same namespace of type `flag` as this process.
+bool SameNamespaceAs(pid_t pid, int flag);
+
+// Checks that fds 3 .. 3+count-1 are open, as --preserve-fds promises the container.
+[[nodiscard]] Result<void> CheckPreservedFds(int count);
+
 // "0 1000 1\n..." for /proc/PID/uid_map.
 std::string FormatIdMap(const std::vector<oci::IdMapping>& mappings);
 // Writes uid_map, setgroups ("deny" only when a single unprivileged mapping needs it) and

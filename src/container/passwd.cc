@@ -2,25 +2,38 @@
 
 #include <fcntl.h>
 #include <linux/openat2.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <algorithm>
 
 #include "base/strings.h"
 #include "linux/file.h"
 #include "linux/syscalls.h"
 
 namespace hull::container {
+namespace {
+constexpr off_t kMaxPasswdSize = 1 << 20;
+}  // namespace
 
 std::string HomeDirectory(const std::string& root, uid_t uid) {
   auto root_fd = linux::Open(root, O_PATH | O_DIRECTORY);
   if (!root_fd) return "/";
   open_how how{};
-  how.flags = O_RDONLY | O_CLOEXEC;
+  // The container controls this file: a fifo must not block the runtime, a device must not
+  // feed it forever.
+  how.flags = O_RDONLY | O_CLOEXEC | O_NONBLOCK | O_NOCTTY;
   how.resolve = RESOLVE_IN_ROOT | RESOLVE_NO_MAGICLINKS;
   int fd = linux::sys::Openat2(root_fd->get(), "etc/passwd", &how);
   if (fd < 0) return "/";
   linux::UniqueFd passwd(fd);
-  auto text = linux::ReadFd(passwd.get());
-  if (!text) return "/";
-  for (const auto& line : Split(*text, '\n')) {
+  struct stat st {};
+  if (::fstat(passwd.get(), &st) != 0 || !S_ISREG(st.st_mode)) return "/";
+  std::string text(static_cast<size_t>(std::min<off_t>(st.st_size, kMaxPasswdSize)), '\0');
+  ssize_t n = ::pread(passwd.get(), text.data(), text.size(), 0);
+  if (n < 0) return "/";
+  text.resize(static_cast<size_t>(n));
+  for (const auto& line : Split(text, '\n')) {
     auto fields = Split(line, ':');  // name:password:uid:gid:gecos:home:shell
     if (fields.size() < 6) continue;
     auto entry_uid = ParseUint(fields[2]);

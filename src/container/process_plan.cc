@@ -53,8 +53,9 @@ Result<ProcessPlan> PlanProcess(const oci::Process& process,
                               process.user.additional_gids.end());
   if (process.user.umask) plan.umask = static_cast<mode_t>(*process.user.umask);
   plan.rlimits = TRY_CTX(PlanRlimits(process.rlimits), field + ".rlimits");
-  if (process.capabilities)
-    plan.capabilities = TRY(PlanCapabilities(*process.capabilities, field + ".capabilities"));
+  // No capabilities listed means none, as in runc and crun: never the runtime's full set.
+  plan.capabilities = TRY(PlanCapabilities(process.capabilities.value_or(oci::Capabilities{}),
+                                           field + ".capabilities"));
   plan.no_new_privileges = process.no_new_privileges;
   if (seccomp)
     plan.seccomp = TRY(seccomp_cache_dir.empty() ? CompileSeccomp(*seccomp)

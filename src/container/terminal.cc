@@ -56,18 +56,25 @@ Result<int> ProxyTerminalAndWait(pid_t pid, int pidfd, int master) {
   ::sigprocmask(SIG_BLOCK, &handled, &old);
   int sfd = ::signalfd(-1, &handled, SFD_CLOEXEC);
 
-  bool stdin_open = true;
+  // A side that hangs up or fails leaves the poll set, so a process that closed its terminal
+  // but runs on does not make this loop spin.
+  bool stdin_open = true, master_open = true;
+  constexpr short kGone = POLLHUP | POLLERR | POLLNVAL;
   while (true) {
     pollfd fds[4] = {{pidfd, POLLIN, 0},
-                     {master, POLLIN, 0},
+                     {master_open ? master : -1, POLLIN, 0},
                      {sfd, POLLIN, 0},
                      {stdin_open ? STDIN_FILENO : -1, POLLIN, 0}};
     int n = ::poll(fds, 4, -1);
     if (n < 0 && errno == EINTR) continue;
     if (n < 0) break;
-    if (fds[1].revents & POLLIN) Pump(master, STDOUT_FILENO);
-    if (fds[3].revents & (POLLIN | POLLHUP)) {
-      if (!Pump(STDIN_FILENO, master)) {
+    if (fds[1].revents & POLLIN) {
+      if (!Pump(master, STDOUT_FILENO)) master_open = false;
+    } else if (fds[1].revents & kGone) {
+      master_open = false;
+    }
+    if (fds[3].revents & (POLLIN | kGone)) {
+      if (!(fds[3].revents & POLLIN) || !Pump(STDIN_FILENO, master)) {
         stdin_open = false;
         char eot = 4;  // end of input for the program on the terminal
         (void)linux::WriteAll(master, std::string_view(&eot, 1));

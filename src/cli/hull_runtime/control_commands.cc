@@ -81,6 +81,7 @@ Result<container::ExecOptions> ExecOptionsFromFlags(const container::StateStore&
   o.pid_file = f.pid_file;
   o.console_socket = f.console_socket;
   o.detach = f.detach;
+  o.ignore_paused = f.ignore_paused;
   o.preserve_fds = f.preserve_fds;
   std::vector<std::string> args(f.rest.begin() + 1, f.rest.end());
   if (!args.empty() && args[0] == "--") args.erase(args.begin());
@@ -192,7 +193,8 @@ void AddControlCommands(CLI::App& app, Registry& registry) {
   e->add_flag("--no-new-privs", ef.no_new_privs, "set no_new_privs for the process");
   e->add_option("--apparmor", ef.apparmor, "AppArmor profile");
   e->add_option("--process-label", ef.label, "SELinux label");
-  e->add_flag("--ignore-paused", ef.ignore_paused, "accepted for runc compatibility");
+  e->add_flag("--ignore-paused", ef.ignore_paused,
+             "exec even into a paused container (the process starts when it resumes)");
   e->add_option("--preserve-fds", ef.preserve_fds, "pass N more fds (3..3+N-1)")
       ->check(CLI::NonNegativeNumber);
   // Everything from the container id on is positional: the id, then the command, whose own

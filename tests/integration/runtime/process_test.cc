@@ -41,6 +41,29 @@ TEST_F(ProcessTest, Hostname) {
   EXPECT_EQ(Trim(run.out), "box-42");
 }
 
+// Podman sets net.ipv4.ping_group_range on every container while /proc/sys is read-only.
+TEST_F(ProcessTest, SysctlIsSetWithReadonlyProcSys) {
+  CommandResult run = RunScript("cat /proc/sys/net/ipv4/ping_group_range /proc/sys/kernel/shmmni",
+                                [](Bundle& b) {
+                                  b.ReadonlyPaths({"/proc/sys"});
+                                  b.linux()["sysctl"] = {{"net.ipv4.ping_group_range", "0 0"},
+                                                         {"kernel.shmmni", "1234"}};
+                                });
+  ASSERT_TRUE(run.ok()) << run.Describe();
+  EXPECT_TRUE(Contains(run.out, "0\t0\n1234\n")) << run.out;
+}
+
+// A sysctl of no namespace of the container's would change the host: refused.
+TEST_F(ProcessTest, HostSysctlIsRefused) {
+  std::string before = ReadFile("/proc/sys/kernel/core_pattern");
+  CommandResult run = RunScript("true", [](Bundle& b) {
+    b.linux()["sysctl"] = {{"kernel.core_pattern", "|/tmp/evil"}};
+  });
+  EXPECT_NE(run.exit_code, 0) << run.Describe();
+  EXPECT_TRUE(Contains(run.err, "kernel.core_pattern")) << run.Describe();
+  EXPECT_EQ(ReadFile("/proc/sys/kernel/core_pattern"), before);
+}
+
 TEST_F(ProcessTest, EnvironmentIsExactlyTheConfigPlusHome) {
   CommandResult run = RunScript("env | sort", [](Bundle& b) { b.Env("FOO=bar baz"); });
   ASSERT_TRUE(run.ok()) << run.Describe();
