@@ -8,11 +8,13 @@ packages=(
   g++ cmake ninja-build pkg-config make
   libexpected-dev nlohmann-json3-dev libcli11-dev libseccomp-dev libcap-dev
   # tests
-  googletest libgtest-dev libgmock-dev busybox-static
+  googletest libgtest-dev libgmock-dev busybox-static bsdutils acpica-tools cpio
   # peers and real clients
   crun runc podman containerd skopeo umoci iproute2
   # benchmarks
-  hyperfine time qemu-system-x86
+  hyperfine time
+  # the VMM peer, and the emulator of the KVM test host
+  qemu-system-x86
 )
 
 missing=()
