@@ -190,7 +190,9 @@ Result<Launched> Launch(const StateStore& store, const CreateOptions& options, L
                 "linux.namespaces: joining a user namespace together with a new pid namespace "
                 "is not supported yet");
   plan.become_root_in_userns = ns.new_user() || joins_user;
-  if ((ns.new_flags & CLONE_NEWTIME) && !lx.time_offsets.empty()) {
+  // The init unshares the time namespace itself when it has offsets to write first, and when a
+  // joined user namespace means it unshares everything itself.
+  if ((ns.new_flags & CLONE_NEWTIME) && (!lx.time_offsets.empty() || joins_user)) {
     plan.unshare_time = true;
     plan.time_offsets = FormatTimeOffsets(lx.time_offsets);
   }
