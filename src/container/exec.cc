@@ -10,10 +10,13 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
+
 #include "base/log.h"
 #include "container/container.h"
 #include "container/init.h"
 #include "container/passwd.h"
+#include "container/exec_trampoline.h"
 #include "container/terminal.h"
 #include "container/launch.h"
 #include "linux/file.h"
@@ -75,11 +78,19 @@ Result<oci::Process> DefaultExecProcess(const StateStore& store, const std::stri
 }
 
 Result<int> Exec(const StateStore& store, const ExecOptions& options) {
-  // The container has processes already: never enter it as the binary on the host.
-  TRY(linux::ReexecFromSealedCopy());
   ContainerRecord record = TRY(store.Load(options.id));
   std::string config = TRY(store.LoadConfig(options.id));
   oci::Spec spec = TRY(oci::ParseSpec(config));
+  // The container has processes already: it must never be able to reach the binary on the
+  // host (exec_trampoline.h). A container allowed to ptrace gets a runtime re-executed from a
+  // sealed copy; any other one a sealed trampoline before the program.
+  bool container_may_ptrace = false;
+  if (spec.process && spec.process->capabilities) {
+    const auto& bounding = spec.process->capabilities->bounding;
+    container_may_ptrace =
+        std::find(bounding.begin(), bounding.end(), "CAP_SYS_PTRACE") != bounding.end();
+  }
+  if (container_may_ptrace) TRY(linux::ReexecFromSealedCopy());
   TRY(oci::ValidateProcess(options.process, "process"));
   TRY(CheckPreservedFds(options.preserve_fds));
   if (!ProcessAlive(record.pid, record.pid_start_time))
@@ -144,6 +155,18 @@ Result<int> Exec(const StateStore& store, const ExecOptions& options) {
     return FailErrno("socketpair");
   linux::UniqueFd parent_end(sockets[0]), child_end(sockets[1]);
   plan.sync_fd = child_end.get();
+  linux::UniqueFd trampoline;
+  if (!linux::RunningFromSealedCopy()) {
+    trampoline = TRY(MakeExecTrampoline());
+    ProcessPlan& p = plan.process;
+    p.trampoline_fd = trampoline.get();
+    p.trampoline_report_fd = child_end.get();
+    p.trampoline_report_fd_text = std::to_string(child_end.get());
+    p.trampoline_argv.push_back(p.trampoline_report_fd_text.data());
+    p.trampoline_argv.push_back(nullptr);  // the program, chosen in the child
+    for (auto& arg : p.args) p.trampoline_argv.push_back(arg.data());
+    p.trampoline_argv.push_back(nullptr);
+  }
 
   int pidfd = -1;
   clone_args args{};

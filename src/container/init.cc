@@ -333,10 +333,25 @@ int ExecProcess(const ProcessPlan& process, ChildReport* report) noexcept {
     if (apply_seccomp() != 0 || apply_caps() != 0) return -1;
   }
 
-  ::execve(process.exec_candidates[static_cast<size_t>(exe)].c_str(), process.argv.data(),
-           process.envp.data());
-  ReportSet(report, errno, "exec \"", process.exec_candidates[static_cast<size_t>(exe)].c_str(),
-            "\"");
+  const char* program = process.exec_candidates[static_cast<size_t>(exe)].c_str();
+  if (process.trampoline_fd >= 0) {
+    // The trampoline inherits the sync socket to report a failed execve of the program; it
+    // makes it close-on-exec again itself. Through /proc/self/fd (execve, which every seccomp
+    // profile allows), or execveat where the container has no /proc.
+    process.trampoline_argv[1] = const_cast<char*>(program);
+    ::fcntl(process.trampoline_report_fd, F_SETFD, 0);
+    char path[32];
+    linux::FormatProcSelfFd(process.trampoline_fd, path, sizeof path);
+    ::execve(path, process.trampoline_argv.data(), process.envp.data());
+    ::execveat(process.trampoline_fd, "", process.trampoline_argv.data(), process.envp.data(),
+               AT_EMPTY_PATH);
+    int saved = errno;
+    ::fcntl(process.trampoline_report_fd, F_SETFD, FD_CLOEXEC);
+    ReportSet(report, saved, "exec the trampoline for \"", program, "\"");
+    return -1;
+  }
+  ::execve(program, process.argv.data(), process.envp.data());
+  ReportSet(report, errno, "exec \"", program, "\"");
   return -1;
 }
 

@@ -75,6 +75,12 @@ struct ProcessPlan {
   unsigned console_height = 0, console_width = 0;
   int console_socket = -1;  // connected --console-socket, owned by the runtime's plan holder
   int preserve_fds = 0;     // fds 3 .. 3+N-1 stay open
+  // With an exec trampoline (exec_trampoline.h): its sealed memfd, the sync socket it reports a
+  // failed execve on, and its argv [report fd, program (set in the child), args..., NULL].
+  int trampoline_fd = -1;
+  int trampoline_report_fd = -1;
+  std::string trampoline_report_fd_text;
+  mutable std::vector<char*> trampoline_argv;
 };
 
 struct InitPlan {

@@ -28,6 +28,23 @@ bool RunningFromSealedCopy() {
   return std::string_view(target).starts_with(std::string("/memfd:") + kMemfdName);
 }
 
+namespace {
+Result<void> Seal(int fd) {
+  if (::fcntl(fd, F_ADD_SEALS, F_SEAL_SEAL | F_SEAL_SHRINK | F_SEAL_GROW | F_SEAL_WRITE) != 0)
+    return FailErrno("seal a memfd");
+  return {};
+}
+}  // namespace
+
+Result<UniqueFd> SealedMemfd(const char* name, const void* data, size_t size) {
+  int fd = ::memfd_create(name, MFD_CLOEXEC | MFD_ALLOW_SEALING);
+  if (fd < 0) return FailErrno("memfd_create");
+  UniqueFd memfd(fd);
+  TRY(WriteAll(memfd.get(), std::string_view(static_cast<const char*>(data), size)));
+  TRY(Seal(memfd.get()));
+  return memfd;
+}
+
 Result<void> ReexecFromSealedCopy() {
   if (RunningFromSealedCopy()) return {};
   UniqueFd self = TRY(Open("/proc/self/exe", O_RDONLY));
@@ -42,9 +59,7 @@ Result<void> ReexecFromSealedCopy() {
     if (n < 0 && errno == EINTR) continue;
     if (n <= 0) return FailErrno("copy /proc/self/exe to a memfd");
   }
-  if (::fcntl(copy.get(), F_ADD_SEALS, F_SEAL_SEAL | F_SEAL_SHRINK | F_SEAL_GROW | F_SEAL_WRITE) !=
-      0)
-    return FailErrno("seal the memfd copy of the runtime");
+  TRY_CTX(Seal(copy.get()), "the copy of the runtime");
 
   std::string cmdline = TRY(ReadFile("/proc/self/cmdline"));
   std::vector<char*> argv;

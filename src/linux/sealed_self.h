@@ -7,7 +7,10 @@
 // copy sealed against writes means that binary is never the file on the host.
 #pragma once
 
+#include <cstddef>
+
 #include "base/error.h"
+#include "linux/unique_fd.h"
 
 namespace hull::linux {
 
@@ -18,5 +21,8 @@ bool RunningFromSealedCopy();
 // of its binary. Returns only on failure (or at once, with success, if already running from
 // one). Must be called before the process has created anything it would leak on exec.
 [[nodiscard]] Result<void> ReexecFromSealedCopy();
+
+// A memfd named `name` holding `size` bytes of `data`, sealed against any change.
+[[nodiscard]] Result<UniqueFd> SealedMemfd(const char* name, const void* data, size_t size);
 
 }  // namespace hull::linux

@@ -1,5 +1,6 @@
 // `exec` into a running container: arguments, --process files, environment, working directory,
 // user, detached execs and their pid files.
+#include <cctype>
 #include <unistd.h>
 
 #include <nlohmann/json.hpp>
@@ -134,6 +135,18 @@ TEST_F(ExecTest, NonexistentBinaryFails) {
   CommandResult exec = Exec(id_, {"/no/such/binary"});
   EXPECT_NE(exec.exit_code, 0) << exec.Describe();
   EXPECT_TRUE(Contains(exec.err, "/no/such/binary")) << exec.Describe();
+  EXPECT_EQ(State(id_)["status"], "running");
+}
+
+// A program the kernel cannot execute fails `exec` with the reason, not a silent exit code.
+TEST_F(ExecTest, UnexecutableProgramIsReported) {
+  ASSERT_TRUE(Exec(id_, {"sh", "-c", "printf garbage > /tmp/garbage; chmod +x /tmp/garbage"}).ok());
+  CommandResult exec = Exec(id_, {"/tmp/garbage"});
+  EXPECT_NE(exec.exit_code, 0) << exec.Describe();
+  EXPECT_TRUE(Contains(exec.err, "/tmp/garbage")) << exec.Describe();
+  std::string err = exec.err;
+  for (char& c : err) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  EXPECT_TRUE(Contains(err, "exec format error")) << exec.Describe();  // runc: lower case
   EXPECT_EQ(State(id_)["status"], "running");
 }
 
