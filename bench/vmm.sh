@@ -8,13 +8,14 @@
 # which CPU time does not include.
 # Not a test: it never fails on a timing.
 #
-# Usage: bench/vmm.sh            (builds nothing; expects build-vmm/ or HULL_VMM=path)
+# Usage: bench/vmm.sh [BUILD_DIR]   (builds nothing; default build/, or HULL_VMM=path)
 #   RUNS=50 bench/vmm.sh         more hyperfine runs
 #   TOTAL_VMS=100 PARALLEL_VMS=8 bench/vmm.sh   the VMs-per-second part
 set -euo pipefail
 
 root=$(cd "$(dirname "$0")/.." && pwd)
-vmm=${HULL_VMM:-$root/build-vmm/src/cli/hull_vmm/hull-vmm}
+build=${1:-build}
+vmm=${HULL_VMM:-$root/$build/src/cli/hull_vmm/hull-vmm}
 runs=${RUNS:-30}
 memory_mib=${MEMORY_MIB:-32}
 guests=$root/tests/fixtures/guests

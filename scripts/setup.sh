@@ -12,7 +12,7 @@ packages=(
   # peers and real clients
   crun runc podman containerd skopeo umoci iproute2
   # benchmarks
-  hyperfine time
+  hyperfine time python3
   # the VMM peer, and the emulator of the KVM test host
   qemu-system-x86
 )
