@@ -36,12 +36,7 @@ struct ExecPlan {
 };
 
 int EnterContainer(ExecPlan& plan, ChildReport* report) noexcept {
-  SyncMessage go;
-  ssize_t n;
-  do {
-    n = ::recv(plan.sync_fd, &go, sizeof go, 0);
-  } while (n < 0 && errno == EINTR);
-  if (n != sizeof go || go.type != SyncMessage::kContinue) ::_exit(1);
+  AwaitRuntime(plan.sync_fd, SyncMessage::kContinue);
   for (auto& join : plan.joins) {
     if (::setns(join.fd.get(), join.flag) != 0) {
       ReportSet(report, errno, "join namespace \"", join.path.c_str(), "\"");
@@ -138,10 +133,7 @@ Result<int> Exec(const StateStore& store, const ExecOptions& options) {
     else
       plan.joins.push_back({flag, std::move(*fd), path});
   }
-  Cgroup cgroup = TRY([&]() -> Result<Cgroup> {
-    auto layout = TRY(DetectCgroupLayout());
-    return Cgroup::Open(layout, record.cgroups_path, record.id, record.systemd_cgroup);
-  }());
+  Cgroup cgroup = TRY(OpenContainerCgroup(record));
   // A frozen cgroup would freeze the new process too, before it could report back.
   if (!options.ignore_paused && cgroup.IsFrozen().value_or(false))
     return Fail(EINVAL, "cannot exec in container " + Quote(options.id) +
@@ -193,15 +185,7 @@ Result<int> Exec(const StateStore& store, const ExecOptions& options) {
   go.pid = static_cast<pid_t>(pid);
   if (::send(parent_end.get(), &go, sizeof go, MSG_NOSIGNAL) != sizeof go)
     return kill_child(Error::FromErrno("start the exec process"));
-  SyncMessage msg;
-  ssize_t n;
-  do {
-    n = ::recv(parent_end.get(), &msg, sizeof msg, 0);
-  } while (n < 0 && errno == EINTR);
-  if (n == sizeof msg && msg.type == SyncMessage::kFailed) {
-    (void)linux::WaitChild(static_cast<pid_t>(pid));
-    return Fail(msg.report.err, msg.report.what);
-  }
+  if (auto r = WaitForExec(parent_end.get()); !r) return kill_child(std::move(r.error()));
   if (!options.pid_file.empty()) {
     if (auto r = linux::WriteFileAtomic(options.pid_file, std::to_string(pid)); !r)
       return kill_child(std::move(r.error()).Wrap("--pid-file"));

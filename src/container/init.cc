@@ -38,19 +38,7 @@ int SendMessage(int fd, int type, const ChildReport* report) noexcept {
   return n == sizeof msg ? 0 : -1;
 }
 
-// Waits for a message of `type` from the runtime; anything else (or EOF: the runtime died)
-// ends the init.
-SyncMessage Receive(int fd, int type) noexcept {
-  SyncMessage msg;
-  ssize_t n;
-  do {
-    n = ::recv(fd, &msg, sizeof msg, 0);
-  } while (n < 0 && errno == EINTR);
-  if (n != sizeof msg || msg.type != type) ::_exit(1);
-  return msg;
-}
-
-void Expect(int fd, int type) noexcept { Receive(fd, type); }
+void Expect(int fd, int type) noexcept { AwaitRuntime(fd, type); }
 
 [[noreturn]] void Die(int sync_fd, const ChildReport& report) noexcept {
   if (SendMessage(sync_fd, SyncMessage::kFailed, &report) != 0) {
@@ -198,6 +186,16 @@ int RestoreEffectiveCapabilities(ChildReport* report) noexcept {
 }
 
 }  // namespace
+
+SyncMessage AwaitRuntime(int sync_fd, int type) noexcept {
+  SyncMessage msg;
+  ssize_t n;
+  do {
+    n = ::recv(sync_fd, &msg, sizeof msg, 0);
+  } while (n < 0 && errno == EINTR);
+  if (n != sizeof msg || msg.type != type) ::_exit(1);
+  return msg;
+}
 
 int PrepareProcess(const ProcessPlan& process, ChildReport* report) noexcept {
   if (process.terminal && SetupConsole(process, report) != 0) return -1;
@@ -367,7 +365,7 @@ void RunInit(InitPlan& plan) noexcept {
   ::sigprocmask(SIG_SETMASK, &none, nullptr);
 
   // cgroup joined, id maps written; the message carries our pid as the runtime sees it.
-  SyncMessage go = Receive(sync, SyncMessage::kContinue);
+  SyncMessage go = AwaitRuntime(sync, SyncMessage::kContinue);
   if (plan.state_pid_offset != 0) {
     char number[24];
     linux::FormatDecimal(go.pid, number, sizeof number);

@@ -123,6 +123,10 @@ struct InitPlan {
 // kFailed with the reason.
 [[noreturn]] void RunInit(InitPlan& plan) noexcept;
 
+// Child side: waits for a message of `type` from the runtime and returns it; anything else, or
+// EOF (the runtime died), ends the process.
+SyncMessage AwaitRuntime(int sync_fd, int type) noexcept;
+
 // Child side, shared with exec, after the namespaces are entered: console (with a terminal),
 // cwd (checked to lie inside the root), rlimits, personality. 0 or -1 with `report` filled.
 int PrepareProcess(const ProcessPlan& process, ChildReport* report) noexcept;

@@ -374,10 +374,27 @@ Result<int> ForwardSignalsAndWait(pid_t pid, int pidfd) {
   return linux::ExitCodeFromStatus(status);
 }
 
+Result<Cgroup> OpenContainerCgroup(const ContainerRecord& record) {
+  auto layout = TRY(DetectCgroupLayout());
+  return Cgroup::Open(layout, record.cgroups_path, record.id, record.systemd_cgroup);
+}
+
+Result<void> WaitForExec(int sync_fd) {
+  SyncMessage msg;
+  while (true) {
+    ssize_t n = ::recv(sync_fd, &msg, sizeof msg, 0);
+    if (n < 0 && errno == EINTR) continue;
+    if (n == 0) return {};
+    if (n == sizeof msg && msg.type == SyncMessage::kFailed)
+      return Fail(msg.report.err, msg.report.what);
+    if (n < 0) return FailErrno("read from the container's process");
+    return Fail("unexpected message from the container's process");
+  }
+}
+
 Result<void> Destroy(const StateStore& store, const ContainerRecord& record,
                      const oci::Spec* spec) {
-  auto layout = TRY(DetectCgroupLayout());
-  auto cgroup = Cgroup::Open(layout, record.cgroups_path, record.id, record.systemd_cgroup);
+  auto cgroup = OpenContainerCgroup(record);
   if (cgroup) {
     // Without a pid namespace of its own, the container's other processes outlive its init.
     if (auto pids = cgroup->Pids()) {

@@ -36,6 +36,13 @@ std::string HookState(const ContainerRecord& record, const char* status, bool pr
 [[nodiscard]] Result<void> Destroy(const StateStore& store, const ContainerRecord& record,
                                    const oci::Spec* spec);
 
+// The cgroup of a recorded container, reopened on the host's current layout.
+[[nodiscard]] Result<Cgroup> OpenContainerCgroup(const ContainerRecord& record);
+
+// Waits until the process behind the runtime end of a sync socket executes (EOF: its end was
+// close-on-exec) or reports why it could not (kFailed).
+[[nodiscard]] Result<void> WaitForExec(int sync_fd);
+
 // Waits for `pid` (a child of this process, with `pidfd` borrowed) while passing on the signals
 // a user sends to the runtime; returns its exit code (128+N for a signal).
 [[nodiscard]] Result<int> ForwardSignalsAndWait(pid_t pid, int pidfd);

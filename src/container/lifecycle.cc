@@ -29,15 +29,10 @@ std::optional<oci::Spec> LoadSavedSpec(const StateStore& store, const std::strin
   return std::move(*spec);
 }
 
-Result<Cgroup> OpenCgroup(const ContainerRecord& record) {
-  auto layout = TRY(DetectCgroupLayout());
-  return Cgroup::Open(layout, record.cgroups_path, record.id, record.systemd_cgroup);
-}
-
 Status StatusOf(const StateStore& store, const ContainerRecord& record) {
   bool frozen = false;
   if (ProcessAlive(record.pid, record.pid_start_time)) {
-    if (auto cgroup = OpenCgroup(record)) {
+    if (auto cgroup = OpenContainerCgroup(record)) {
       if (auto f = cgroup->IsFrozen()) frozen = *f;
     }
   }
@@ -51,20 +46,6 @@ Result<linux::UniqueFd> OpenInitPidFd(const ContainerRecord& record) {
   if (!pidfd || !ProcessAlive(record.pid, record.pid_start_time))
     return Fail(ESRCH, "container " + Quote(record.id) + " is not running");
   return pidfd;
-}
-
-// Waits for the init to exec: EOF on the sync socket, or the reason it could not.
-Result<void> WaitForExec(int sync_fd) {
-  SyncMessage msg;
-  while (true) {
-    ssize_t n = ::recv(sync_fd, &msg, sizeof msg, 0);
-    if (n < 0 && errno == EINTR) continue;
-    if (n == 0) return {};
-    if (n == sizeof msg && msg.type == SyncMessage::kFailed)
-      return Fail(msg.report.err, msg.report.what);
-    if (n < 0) return FailErrno("read from the container's init");
-    return Fail("unexpected message from the container's init");
-  }
 }
 
 void RunPoststart(const oci::Spec& spec, const ContainerRecord& record) {
@@ -188,7 +169,7 @@ Result<std::vector<ListEntry>> List(const StateStore& store) {
 Result<void> Kill(const StateStore& store, const std::string& id, int signal, bool all) {
   ContainerRecord record = TRY(store.Load(id));
   if (all) {
-    Cgroup cgroup = TRY(OpenCgroup(record));
+    Cgroup cgroup = TRY(OpenContainerCgroup(record));
     for (pid_t pid : TRY(cgroup.Pids())) ::kill(pid, signal);
     return {};
   }
@@ -218,7 +199,7 @@ Result<void> Delete(const StateStore& store, const std::string& id, bool force) 
   if (status != Status::kStopped) {
     auto pidfd = OpenInitPidFd(record);
     if (status == Status::kPaused) {
-      if (auto cgroup = OpenCgroup(record)) (void)cgroup->Thaw();
+      if (auto cgroup = OpenContainerCgroup(record)) (void)cgroup->Thaw();
     }
     if (pidfd) {
       linux::sys::PidfdSendSignal(pidfd->get(), SIGKILL, nullptr, 0);
@@ -236,7 +217,7 @@ Result<void> Pause(const StateStore& store, const std::string& id) {
   Status status = StatusOf(store, record);
   if (status != Status::kRunning && status != Status::kCreated)
     return Fail(EINVAL, "cannot pause container " + Quote(id) + ": it is " + StatusName(status));
-  Cgroup cgroup = TRY(OpenCgroup(record));
+  Cgroup cgroup = TRY(OpenContainerCgroup(record));
   return cgroup.Freeze();
 }
 
@@ -247,13 +228,13 @@ Result<void> Resume(const StateStore& store, const std::string& id) {
   if (status != Status::kPaused)
     return Fail(EINVAL, "cannot resume container " + Quote(id) + ": it is " + StatusName(status) +
                             ", not paused");
-  Cgroup cgroup = TRY(OpenCgroup(record));
+  Cgroup cgroup = TRY(OpenContainerCgroup(record));
   return cgroup.Thaw();
 }
 
 Result<std::vector<pid_t>> Processes(const StateStore& store, const std::string& id) {
   ContainerRecord record = TRY(store.Load(id));
-  Cgroup cgroup = TRY(OpenCgroup(record));
+  Cgroup cgroup = TRY(OpenContainerCgroup(record));
   return cgroup.Pids();
 }
 
@@ -263,7 +244,7 @@ Result<void> Update(const StateStore& store, const std::string& id,
   ContainerRecord record = TRY(store.Load(id));
   if (StatusOf(store, record) == Status::kStopped)
     return Fail(EINVAL, "cannot update container " + Quote(id) + ": it is stopped");
-  Cgroup cgroup = TRY(OpenCgroup(record));
+  Cgroup cgroup = TRY(OpenContainerCgroup(record));
   return cgroup.Update(resources);
 }
 
@@ -271,7 +252,7 @@ Result<std::string> StatsEvent(const StateStore& store, const std::string& id) {
   ContainerRecord record = TRY(store.Load(id));
   if (StatusOf(store, record) == Status::kStopped)
     return Fail(EINVAL, "container " + Quote(id) + " is stopped");
-  Cgroup cgroup = TRY(OpenCgroup(record));
+  Cgroup cgroup = TRY(OpenContainerCgroup(record));
   return FormatStatsEvent(id, TRY(cgroup.Stats()));
 }
 
