@@ -150,14 +150,19 @@ Result<void> ApplyResources(const CgroupLayout& layout, const std::string& path,
     TRY(v1::ApplyNetPrio(dir.path, r.network->priorities));
   }
   if (!r.devices.empty()) {
-    auto dir = LocateController(layout, path, "devices");
-    if (dir && !dir->v2) {
-      TRY(v1::ApplyDevices(dir->path, r.devices));
-    } else {
-      // v2 controls devices with an eBPF program attached to the cgroup, not with files.
-      log::Debug(
-          "linux.resources.devices: no v1 devices cgroup; device rules are not "
-          "enforced by the cgroup (cgroup v2 device filtering is not implemented)");
+    DeviceControl control = ChooseDeviceControl(layout, path);
+    switch (control.kind) {
+      case DeviceControl::Kind::kV1Files:
+        TRY(v1::ApplyDevices(control.dir, r.devices));
+        break;
+      case DeviceControl::Kind::kBpfProgram:
+        // v2 has no device files: an eBPF program attached to the cgroup decides.
+        TRY(v2::ApplyDevices(control.dir, r.devices));
+        break;
+      case DeviceControl::Kind::kNone:
+        return Fail(ENOTSUP,
+                    "linux.resources.devices: the host has neither a v1 devices cgroup nor a "
+                    "cgroup v2 hierarchy to enforce device rules with");
     }
   }
   if (!r.unified.empty()) {

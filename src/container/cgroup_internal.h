@@ -6,6 +6,7 @@
 //   cgroup.cc         the Cgroup class: create/open/update/freeze/pids/destroy
 //   cgroup_v1.cc      v1 control files
 //   cgroup_v2.cc      v2 control files (pure v2 hosts, and the unified part of hybrid hosts)
+//   cgroup_devices.cc linux.resources.devices: v1 files or a v2 eBPF program (device_filter.h)
 //   cgroup_stats.cc   reading statistics; cgroup_events.cc formats them as runc's JSON
 #pragma once
 
@@ -48,6 +49,23 @@ std::optional<ControllerDir> LocateController(const CgroupLayout& layout,
                                               std::string_view controller);
 // Basename of a mount point: "/sys/fs/cgroup/cpu,cpuacct" -> "cpu,cpuacct".
 std::string MountName(const std::string& mount_point);
+
+// --- devices (cgroup_devices.cc) ---
+
+// How linux.resources.devices is enforced for a container's cgroup.
+struct DeviceControl {
+  enum class Kind {
+    kNone,        // neither a v1 devices hierarchy nor cgroup2: cannot be enforced
+    kV1Files,     // devices.allow/devices.deny in the v1 devices hierarchy
+    kBpfProgram,  // a BPF_CGROUP_DEVICE program attached in the cgroup2 hierarchy
+  };
+  Kind kind = Kind::kNone;
+  std::string dir;  // the container's directory in that hierarchy
+};
+// A v1 devices hierarchy wins (hybrid hosts keep using it); otherwise the cgroup2 hierarchy,
+// where the kernel runs device programs (on hybrid hosts it runs them before the v1 rules).
+// Pure, for tests with hand-made layouts.
+DeviceControl ChooseDeviceControl(const CgroupLayout& layout, const std::string& cgroup_path);
 
 // --- conversions (cgroup_v2.cc) ---
 
@@ -98,6 +116,14 @@ namespace v2 {
 [[nodiscard]] Result<void> ApplyIo(const std::string& dir, const oci::BlockIoResources& io);
 [[nodiscard]] Result<void> ApplyHugetlb(const std::string& dir,
                                         const std::vector<oci::HugepageLimit>& limits);
+// Compiles `rules` followed by the default devices (device_filter.h) into a BPF_CGROUP_DEVICE
+// program and attaches it to `dir` (BPF_F_ALLOW_MULTI); then detaches every other device
+// program attached to `dir` itself, so that after an `update` exactly one (the new one) is
+// there and at no moment none is. The container's directory is the runtime's, so what is
+// attached there is taken to be ours. Descriptors are closed on return; the attachment lives
+// until the next call or until the directory is removed.
+[[nodiscard]] Result<void> ApplyDevices(const std::string& dir,
+                                        const std::vector<oci::DeviceCgroupRule>& rules);
 // linux.resources.unified: each key is a file name in `dir`.
 [[nodiscard]] Result<void> ApplyUnified(const std::string& dir,
                                         const std::map<std::string, std::string>& files);

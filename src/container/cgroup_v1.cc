@@ -8,6 +8,7 @@
 #include "base/log.h"
 #include "base/strings.h"
 #include "container/cgroup_internal.h"
+#include "container/device_filter.h"
 #include "linux/cgroupfs.h"
 #include "linux/file.h"
 
@@ -21,19 +22,11 @@ std::string Device(int64_t major, int64_t minor) {
 
 std::string Parent(const std::string& dir) { return dir.substr(0, dir.find_last_of('/')); }
 
-// Devices every container gets after the config's own rules (configs usually start with a
-// deny-all rule, which would otherwise drop them): the runtime-spec's default devices (null,
-// zero, full, random, urandom, tty, console, ptmx), which the runtime must provide, the pty
-// slaves, and mknod of any node (creating a node grants no access to it).
-constexpr const char* kDefaultDeviceRules[] = {
-    "c *:* m",   "b *:* m",   "c 1:3 rwm", "c 1:5 rwm", "c 1:7 rwm",   "c 1:8 rwm",
-    "c 1:9 rwm", "c 5:0 rwm", "c 5:1 rwm", "c 5:2 rwm", "c 136:* rwm",
-};
-
 std::string DeviceRule(const oci::DeviceCgroupRule& rule) {
   std::string type = rule.type.empty() ? "a" : rule.type;
-  std::string major = rule.major ? std::to_string(*rule.major) : "*";
-  std::string minor = rule.minor ? std::to_string(*rule.minor) : "*";
+  // Absent or -1: any number (as the v2 device program reads them).
+  std::string major = rule.major && *rule.major != -1 ? std::to_string(*rule.major) : "*";
+  std::string minor = rule.minor && *rule.minor != -1 ? std::to_string(*rule.minor) : "*";
   std::string access = rule.access.empty() ? "rwm" : rule.access;
   return type + " " + major + ":" + minor + " " + access;
 }
@@ -212,8 +205,9 @@ Result<void> ApplyDevices(const std::string& dir, const std::vector<oci::DeviceC
     TRY(WriteResource(dir, rule.allow ? "devices.allow" : "devices.deny", DeviceRule(rule),
                       "linux.resources.devices[" + std::to_string(i) + "]"));
   }
-  for (const char* rule : kDefaultDeviceRules)
-    TRY(WriteResource(dir, "devices.allow", rule, "linux.resources.devices (default devices)"));
+  for (const oci::DeviceCgroupRule& rule : DefaultDeviceRules())
+    TRY(WriteResource(dir, "devices.allow", DeviceRule(rule),
+                      "linux.resources.devices (default devices)"));
   return {};
 }
 
