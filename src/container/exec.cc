@@ -30,7 +30,8 @@ namespace hull::container {
 namespace {
 
 struct ExecPlan {
-  std::vector<NamespaceJoin> joins;  // user first; pid is joined by the runtime before clone
+  // In the order OrderJoins() gives; the pid namespace is joined by the runtime before clone.
+  std::vector<NamespaceJoin> joins;
   ProcessPlan process;
   int sync_fd = -1;
 };
@@ -116,22 +117,17 @@ Result<int> Exec(const StateStore& store, const ExecOptions& options) {
     plan.process.console_socket = console_socket.get();
   }
 
-  // Join every namespace the container has that differs from ours.
+  // Join every namespace the container has that differs from ours: those its user namespace
+  // does not own (a network namespace of the host's, joined by path) before that user namespace.
+  auto joins = TRY(
+      OpenNamespacesOf(record.pid, {CLONE_NEWUSER, CLONE_NEWNS, CLONE_NEWNET, CLONE_NEWIPC,
+                                    CLONE_NEWUTS, CLONE_NEWCGROUP, CLONE_NEWTIME, CLONE_NEWPID}));
   linux::UniqueFd pid_ns;
-  for (int flag : {CLONE_NEWUSER, CLONE_NEWNS, CLONE_NEWNET, CLONE_NEWIPC, CLONE_NEWUTS,
-                   CLONE_NEWCGROUP, CLONE_NEWTIME, CLONE_NEWPID}) {
-    const char* name = NamespaceProcName(flag);
-    if (SameNamespaceAs(record.pid, flag)) continue;
-    std::string path = "/proc/" + std::to_string(record.pid) + "/ns/" + name;
-    auto fd = linux::Open(path, O_RDONLY);
-    if (!fd) {
-      if (fd.error().code() == ENOENT) continue;  // a kernel without this namespace type
-      return tl::unexpected(std::move(fd.error()));
-    }
-    if (flag == CLONE_NEWPID)
-      pid_ns = std::move(*fd);
+  for (auto& join : joins) {
+    if (join.flag == CLONE_NEWPID)
+      pid_ns = std::move(join.fd);
     else
-      plan.joins.push_back({flag, std::move(*fd), path});
+      plan.joins.push_back(std::move(join));
   }
   Cgroup cgroup = TRY(OpenContainerCgroup(record));
   // A frozen cgroup would freeze the new process too, before it could report back.

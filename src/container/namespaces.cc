@@ -1,8 +1,12 @@
 #include "container/namespaces.h"
 
 #include <fcntl.h>
+#include <linux/nsfs.h>
+#include <sys/ioctl.h>
 #include <sys/stat.h>
 #include <unistd.h>
+
+#include <algorithm>
 
 #include "linux/file.h"
 
@@ -20,6 +24,28 @@ constexpr NamespaceName kNamespaces[] = {
     {"ipc", "ipc", CLONE_NEWIPC},        {"uts", "uts", CLONE_NEWUTS},
     {"cgroup", "cgroup", CLONE_NEWCGROUP}, {"time", "time", CLONE_NEWTIME},
 };
+
+bool SameFile(const struct stat& a, const struct stat& b) {
+  return a.st_dev == b.st_dev && a.st_ino == b.st_ino;
+}
+
+// Whether the user namespace owning the namespace behind `ns_fd` is `user` or nested in it.
+// Walks up the owners; one above the caller's own user namespace cannot be looked at (EPERM),
+// so the walk ends there with "no".
+Result<bool> OwnedWithin(int ns_fd, const struct stat& user) {
+  linux::UniqueFd owner(::ioctl(ns_fd, NS_GET_USERNS));
+  while (owner.valid()) {
+    struct stat st {};
+    if (::fstat(owner.get(), &st) != 0) return FailErrno("fstat a user namespace");
+    if (SameFile(st, user)) return true;
+    int parent = ::ioctl(owner.get(), NS_GET_PARENT);
+    if (parent < 0) break;
+    owner.reset(parent);
+  }
+  if (errno == EPERM) return false;
+  return FailErrno("find the user namespace owning a namespace (ioctl NS_GET_USERNS)");
+}
+
 }  // namespace
 
 int NamespaceFlag(std::string_view type) {
@@ -53,13 +79,41 @@ Result<NamespacePlan> PlanNamespaces(const std::vector<oci::Namespace>& namespac
     }
     auto fd = linux::Open(ns.path, O_RDONLY);
     if (!fd) return tl::unexpected(std::move(fd.error()).Wrap(field + ".path"));
-    NamespaceJoin join{flag, std::move(*fd), ns.path};
-    if (flag == CLONE_NEWUSER)
-      plan.joins.insert(plan.joins.begin(), std::move(join));
-    else
-      plan.joins.push_back(std::move(join));
+    plan.joins.push_back({flag, std::move(*fd), ns.path});
   }
+  TRY_CTX(OrderJoins(plan.joins), "linux.namespaces");
   return plan;
+}
+
+Result<void> OrderJoins(std::vector<NamespaceJoin>& joins) {
+  auto user = std::find_if(joins.begin(), joins.end(),
+                           [](const NamespaceJoin& j) { return j.flag == CLONE_NEWUSER; });
+  if (user == joins.end()) return {};
+  struct stat user_stat {};
+  if (::fstat(user->fd.get(), &user_stat) != 0) return FailErrno("fstat " + Quote(user->path));
+  std::vector<NamespaceJoin> before, after;
+  for (auto& join : joins) {
+    if (join.flag == CLONE_NEWUSER) continue;
+    bool owned = TRY_CTX(OwnedWithin(join.fd.get(), user_stat), Quote(join.path));
+    (owned ? after : before).push_back(std::move(join));
+  }
+  before.push_back(std::move(*user));
+  for (auto& join : after) before.push_back(std::move(join));
+  joins = std::move(before);
+  return {};
+}
+
+Result<std::vector<NamespaceJoin>> OpenNamespacesOf(pid_t pid, std::initializer_list<int> flags) {
+  std::vector<NamespaceJoin> joins;
+  for (int flag : flags) {
+    std::string own = std::string("/proc/self/ns/") + NamespaceProcName(flag);
+    if (::access(own.c_str(), F_OK) != 0) continue;  // a kernel without this namespace type
+    if (SameNamespaceAs(pid, flag)) continue;
+    std::string path = "/proc/" + std::to_string(pid) + "/ns/" + NamespaceProcName(flag);
+    joins.push_back({flag, TRY(linux::Open(path, O_RDONLY)), path});
+  }
+  TRY(OrderJoins(joins));
+  return joins;
 }
 
 bool SameNamespaceAs(pid_t pid, int flag) {

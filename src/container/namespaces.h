@@ -4,6 +4,7 @@
 #include <sched.h>
 #include <sys/types.h>
 
+#include <initializer_list>
 #include <map>
 #include <string>
 #include <vector>
@@ -26,8 +27,8 @@ struct NamespaceJoin {
 };
 
 struct NamespacePlan {
-  int new_flags = 0;                // CLONE_NEW* to create
-  std::vector<NamespaceJoin> joins;  // user first, then the rest in spec order
+  int new_flags = 0;                 // CLONE_NEW* to create
+  std::vector<NamespaceJoin> joins;  // in the order to join them (OrderJoins)
   bool new_user() const { return new_flags & CLONE_NEWUSER; }
   bool new_pid() const { return new_flags & CLONE_NEWPID; }
   bool joins_flag(int flag) const;
@@ -35,6 +36,19 @@ struct NamespacePlan {
 
 // Opens every namespace path (errors name linux.namespaces[i].path) and collects new flags.
 [[nodiscard]] Result<NamespacePlan> PlanNamespaces(const std::vector<oci::Namespace>& namespaces);
+
+// Puts `joins` in the order one process can make them with setns(). Joining a user namespace
+// trades the privileges of the current one for those of the joined one, so the namespaces it
+// does not own (for instance a network namespace made on the host with `ip netns add`) are
+// joined before it, while the runtime's privileges still apply, and those it owns (directly or
+// through a nested user namespace) after it, which also works for a caller privileged only in
+// the joined user namespace. Without a user namespace among them the order is kept.
+[[nodiscard]] Result<void> OrderJoins(std::vector<NamespaceJoin>& joins);
+
+// Opens the namespaces of process `pid` of the given types that differ from this process's,
+// in the order OrderJoins gives. Types this kernel does not have are left out.
+[[nodiscard]] Result<std::vector<NamespaceJoin>> OpenNamespacesOf(pid_t pid,
+                                                                  std::initializer_list<int> flags);
 
 // Whether process `pid` is in the same namespace of type `flag` as this process.
 bool SameNamespaceAs(pid_t pid, int flag);
