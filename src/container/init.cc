@@ -27,9 +27,10 @@
 namespace hull::container {
 namespace {
 
-int SendMessage(int fd, int type, const ChildReport* report) noexcept {
+int SendMessage(int fd, int type, const ChildReport* report, pid_t pid = 0) noexcept {
   SyncMessage msg;
   msg.type = type;
+  msg.pid = pid;
   if (report) msg.report = *report;
   ssize_t n;
   do {
@@ -82,6 +83,26 @@ int SetupTimeNamespace(const InitPlan& plan, ChildReport* report) noexcept {
   }
   ::close(fd);
   return 0;
+}
+
+// unshare(CLONE_NEWPID) places only the children made afterwards in the new pid namespace: the
+// child carries on as the container's init (pid 1), this process reports its pid and exits.
+// CLONE_PARENT makes the child the runtime's, as if the runtime had cloned it, so `run` waits
+// for it like for any init. Returns in the child, with the runtime's go-ahead.
+SyncMessage ForkIntoPidNamespace(int sync_fd) noexcept {
+  clone_args args{};
+  args.flags = CLONE_PARENT;  // exit_signal stays 0: the child gets ours (SIGCHLD)
+  long pid = linux::sys::Clone3(&args);
+  if (pid < 0) {
+    ChildReport report;
+    ReportSet(&report, errno, "fork into the new pid namespace");
+    Die(sync_fd, report);
+  }
+  if (pid > 0) {
+    SendMessage(sync_fd, SyncMessage::kInitForked, nullptr, static_cast<pid_t>(pid));
+    ::_exit(0);
+  }
+  return AwaitRuntime(sync_fd, SyncMessage::kContinue);
 }
 
 int SetupConsole(const ProcessPlan& process, ChildReport* report) noexcept {
@@ -364,14 +385,12 @@ void RunInit(InitPlan& plan) noexcept {
   sigemptyset(&none);
   ::sigprocmask(SIG_SETMASK, &none, nullptr);
 
-  // cgroup joined, id maps written; the message carries our pid as the runtime sees it.
+  // cgroup joined, id maps written (unless we make the user namespace ourselves); the message
+  // carries our pid as the runtime sees it.
   SyncMessage go = AwaitRuntime(sync, SyncMessage::kContinue);
-  if (plan.state_pid_offset != 0) {
-    char number[24];
-    linux::FormatDecimal(go.pid, number, sizeof number);
-    std::memcpy(plan.state_json.data() + plan.state_pid_offset, number, std::strlen(number));
-  }
 
+  // In the order OrderJoins() gave: what the runtime's user namespace owns before a joined user
+  // namespace, what that one owns after it.
   for (auto& join : plan.namespaces.joins) {
     if (join.flag == CLONE_NEWPID) continue;  // joined by the runtime before clone
     if (::setns(join.fd.get(), join.flag) != 0) {
@@ -380,7 +399,17 @@ void RunInit(InitPlan& plan) noexcept {
     }
     join.fd.reset();
   }
-  // After joining a user namespace, the other new namespaces are made inside it.
+  // A new user namespace made after the joins, which needed the runtime's privileges; the
+  // runtime writes its id maps meanwhile.
+  if (plan.unshare_user) {
+    if (::unshare(CLONE_NEWUSER) != 0) {
+      ReportSet(&report, errno, "unshare user namespace");
+      fail();
+    }
+    SendMessage(sync, SyncMessage::kUserNamespaceReady, nullptr);
+    Expect(sync, SyncMessage::kContinue);
+  }
+  // After joining or making the user namespace, the other new namespaces are made inside it.
   if (plan.unshare_flags != 0 && ::unshare(plan.unshare_flags) != 0) {
     ReportSet(&report, errno, "unshare namespaces");
     fail();
@@ -398,6 +427,12 @@ void RunInit(InitPlan& plan) noexcept {
     fail();
   }
   if (plan.unshare_time && SetupTimeNamespace(plan, &report) != 0) fail();
+  if (plan.fork_into_pid_namespace) go = ForkIntoPidNamespace(sync);
+  if (plan.state_pid_offset != 0) {
+    char number[24];
+    linux::FormatDecimal(go.pid, number, sizeof number);
+    std::memcpy(plan.state_json.data() + plan.state_pid_offset, number, std::strlen(number));
+  }
   ::setsid();
   if (plan.hostname &&
       ::sethostname(plan.hostname->data(), plan.hostname->size()) != 0) {

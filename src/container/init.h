@@ -7,7 +7,12 @@
 //
 //   runtime                                   init
 //   clone3 ----------------------------------> waits for kContinue
-//   cgroup, id maps, oom_score_adj, kContinue > setns/unshare, hostname
+//   cgroup, id maps, oom_score_adj, kContinue > setns/unshare
+//                                   <--------- kUserNamespaceReady (only when it makes the user
+//   id maps, kContinue --------------------->   namespace itself, after joining namespaces)
+//                                   <--------- kInitForked(pid)    (only when it makes the pid
+//   reaps it, kContinue(pid) --------------->   namespace itself: its child is the init)
+//                                              hostname
 //                                   <--------- kNamespacesReady   (only with createRuntime hooks)
 //   createRuntime/prestart hooks, kContinue >
 //                                              mounts (PrepareRootfs)
@@ -44,10 +49,14 @@ struct SyncMessage {
     kMountsReady,
     kReady,
     kStart,
-    kFailed,
+    kFailed,  // 6, as the exec trampoline writes it
+    kUserNamespaceReady,
+    kInitForked,
   };
   int type = 0;
-  pid_t pid = 0;       // with the first kContinue: the init's pid in the runtime's namespace
+  // With kInitForked: the init's pid. With the kContinue that follows the first message to a
+  // process (clone3, kInitForked): that process's pid in the runtime's pid namespace.
+  pid_t pid = 0;
   ChildReport report;  // with kFailed
 };
 
@@ -89,7 +98,16 @@ struct InitPlan {
   int sync_fd = -1;  // child end of the socketpair
   int lock_fd = -1;  // the runtime's container lock: closed first so only the runtime holds it
   NamespacePlan namespaces;
-  int unshare_flags = 0;  // created by unshare() after joining a user namespace
+  // Namespaces the init makes itself, after its joins, when they must be owned by a user
+  // namespace that clone3() could not give it: a joined one, or a new one that can only be made
+  // after joining namespaces owned by the runtime's (the joins need the runtime's privileges).
+  // unshare_user: unshare(CLONE_NEWUSER) first and wait while the runtime writes the id maps.
+  bool unshare_user = false;
+  int unshare_flags = 0;  // the other CLONE_NEW* for unshare()
+  // With CLONE_NEWPID among unshare_flags: unshare() places only children in the new pid
+  // namespace, so the init forks (CLONE_PARENT: the runtime's child) and its child carries on
+  // as pid 1, while it exits.
+  bool fork_into_pid_namespace = false;
   // With a new time namespace and offsets, the init unshares it itself (offsets must be written
   // before any process enters) and then joins it through time_for_children.
   bool unshare_time = false;

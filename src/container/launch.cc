@@ -8,6 +8,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <climits>
 #include <cstring>
 #include <ctime>
@@ -133,17 +134,11 @@ Result<std::vector<std::pair<std::string, std::string>>> PlanSysctl(
 }
 
 // Opens the namespaces of `pid` that createContainer hooks enter: every one that differs from
-// the runtime's (created or joined), user namespace first. The pid namespace is left out: it
-// would apply only to the hook's children.
-Result<std::vector<linux::UniqueFd>> OpenContainerNamespaces(pid_t pid) {
-  std::vector<linux::UniqueFd> fds;
-  for (int flag : {CLONE_NEWUSER, CLONE_NEWNS, CLONE_NEWNET, CLONE_NEWIPC, CLONE_NEWUTS,
-                   CLONE_NEWCGROUP}) {
-    if (SameNamespaceAs(pid, flag)) continue;
-    std::string path = "/proc/" + std::to_string(pid) + "/ns/" + NamespaceProcName(flag);
-    fds.push_back(TRY(linux::Open(path, O_RDONLY)));
-  }
-  return fds;
+// the runtime's (created or joined), in an order the hook can join them (OrderJoins). The pid
+// namespace is left out: it would apply only to the hook's children.
+Result<std::vector<NamespaceJoin>> OpenContainerNamespaces(pid_t pid) {
+  return OpenNamespacesOf(
+      pid, {CLONE_NEWUSER, CLONE_NEWNS, CLONE_NEWNET, CLONE_NEWIPC, CLONE_NEWUTS, CLONE_NEWCGROUP});
 }
 
 }  // namespace
@@ -185,14 +180,22 @@ Result<Launched> Launch(const StateStore& store, const CreateOptions& options, L
     plan.domainname = spec.domainname;
   }
   bool joins_user = ns.joins_flag(CLONE_NEWUSER);
-  if (joins_user && ns.new_pid())
-    return Fail(EINVAL,
-                "linux.namespaces: joining a user namespace together with a new pid namespace "
-                "is not supported yet");
+  // A new user namespace with namespaces joined by path: the init joins them first, with the
+  // runtime's privileges (a joined network namespace is usually the host's, which a process in
+  // the new user namespace may not enter), then makes the user namespace (runc's order). With
+  // clone3() making it, the joins would come too late. The pid namespace the runtime joins.
+  bool joins_before_new_user =
+      ns.new_user() && std::any_of(ns.joins.begin(), ns.joins.end(),
+                                   [](const NamespaceJoin& j) { return j.flag != CLONE_NEWPID; });
+  // Then, as after joining a user namespace, the init makes the other new namespaces itself so
+  // that the user namespace owns them, forking into a new pid namespace.
+  bool init_unshares = joins_user || joins_before_new_user;
+  plan.unshare_user = joins_before_new_user;
+  plan.fork_into_pid_namespace = init_unshares && ns.new_pid();
   plan.become_root_in_userns = ns.new_user() || joins_user;
-  // The init unshares the time namespace itself when it has offsets to write first, and when a
-  // joined user namespace means it unshares everything itself.
-  if ((ns.new_flags & CLONE_NEWTIME) && (!lx.time_offsets.empty() || joins_user)) {
+  // The init unshares the time namespace itself when it has offsets to write first, and when it
+  // unshares everything itself.
+  if ((ns.new_flags & CLONE_NEWTIME) && (!lx.time_offsets.empty() || init_unshares)) {
     plan.unshare_time = true;
     plan.time_offsets = FormatTimeOffsets(lx.time_offsets);
   }
@@ -230,7 +233,7 @@ Result<Launched> Launch(const StateStore& store, const CreateOptions& options, L
   cgroup = TRY(Cgroup::Create(layout, lx.cgroups_path, options.id,
                               lx.resources ? &*lx.resources : nullptr, options.systemd_cgroup));
   if (plan.has_mount_namespace)
-    plan.rootfs = TRY(PlanRootfs(spec, rootfs, cgroup->MountPoints(), ns.new_user(),
+    plan.rootfs = TRY(PlanRootfs(spec, rootfs, cgroup->MountPoints(), ns.new_user() || joins_user,
                                  options.no_pivot));
 
   ContainerRecord record;
@@ -262,6 +265,10 @@ Result<Launched> Launch(const StateStore& store, const CreateOptions& options, L
   if (mode == LaunchMode::kCreate) {
     std::string fifo_path = store.FifoPath(options.id);
     if (::mkfifo(fifo_path.c_str(), 0600) != 0) return FailErrno("mkfifo " + Quote(fifo_path));
+    // The init opens it as root of its user namespace, a uid the host's root-owned 0600 refuses,
+    // so writing is open to all (as runc does); only root can reach the 0700 state directory.
+    if (plan.become_root_in_userns && ::chmod(fifo_path.c_str(), 0622) != 0)
+      return FailErrno("chmod " + Quote(fifo_path));
     fifo = TRY(linux::Open(fifo_path, O_PATH));
     plan.exec_fifo_fd = fifo.get();
   }
@@ -283,9 +290,10 @@ Result<Launched> Launch(const StateStore& store, const CreateOptions& options, L
       return FailErrno("linux.namespaces: join pid namespace " + Quote(join.path));
   }
 
-  int clone_flags = joins_user ? 0 : ns.new_flags & ~CLONE_NEWCGROUP;
+  int clone_flags = init_unshares ? 0 : ns.new_flags & ~CLONE_NEWCGROUP;
   if (plan.unshare_time) clone_flags &= ~CLONE_NEWTIME;
-  if (joins_user) plan.unshare_flags = ns.new_flags & ~(CLONE_NEWCGROUP | CLONE_NEWTIME);
+  if (init_unshares)
+    plan.unshare_flags = ns.new_flags & ~(CLONE_NEWUSER | CLONE_NEWCGROUP | CLONE_NEWTIME);
   int pidfd = -1;
   clone_args args{};
   args.flags = static_cast<uint64_t>(clone_flags) | CLONE_PIDFD;
@@ -307,7 +315,8 @@ Result<Launched> Launch(const StateStore& store, const CreateOptions& options, L
   record.pid = static_cast<pid_t>(pid);
 
   TRY(cgroup->AddProcess(record.pid));
-  if (ns.new_user()) TRY(WriteIdMaps(record.pid, lx.uid_mappings, lx.gid_mappings));
+  if (ns.new_user() && !plan.unshare_user)
+    TRY(WriteIdMaps(record.pid, lx.uid_mappings, lx.gid_mappings));
   if (spec.process->oom_score_adj)
     TRY_CTX(linux::WriteFile("/proc/" + std::to_string(pid) + "/oom_score_adj",
                              std::to_string(*spec.process->oom_score_adj), O_WRONLY),
@@ -321,14 +330,28 @@ Result<Launched> Launch(const StateStore& store, const CreateOptions& options, L
       return tl::unexpected(std::move(msg.error()));
     }
     if (msg->type == SyncMessage::kFailed) return Fail(msg->report.err, msg->report.what);
-    if (msg->type == SyncMessage::kNamespacesReady) {
+    if (msg->type == SyncMessage::kUserNamespaceReady) {
+      TRY(WriteIdMaps(record.pid, lx.uid_mappings, lx.gid_mappings));
+    } else if (msg->type == SyncMessage::kInitForked) {
+      // The process we cloned made the pid namespace and forked the container's init into it,
+      // as our child (CLONE_PARENT); it exits now. The cgroup, id maps and oom_score_adj it
+      // had, the init inherited.
+      int status = TRY(linux::WaitChild(record.pid));
+      owned_pidfd.reset();
+      rollback.pid = 0;
+      if (msg->pid <= 0) return Fail("bad pid from the container's init");
+      record.pid = msg->pid;
+      rollback.pid = record.pid;  // our child, unreaped: its pid cannot be reused
+      if (status != 0) return Fail("the container's init failed to start in its pid namespace");
+      owned_pidfd = TRY(linux::OpenPidFd(record.pid));
+    } else if (msg->type == SyncMessage::kNamespacesReady) {
       std::string state = HookState(record, "creating", false);
       TRY(RunHooks(hooks.prestart, "prestart", state));
       TRY(RunHooks(hooks.create_runtime, "createRuntime", state));
     } else if (msg->type == SyncMessage::kMountsReady) {
-      auto fds = TRY(OpenContainerNamespaces(record.pid));
+      auto joins = TRY(OpenContainerNamespaces(record.pid));
       std::vector<int> raw;
-      for (auto& fd : fds) raw.push_back(fd.get());
+      for (auto& join : joins) raw.push_back(join.fd.get());
       auto prepared = PrepareHooks(hooks.create_container, "createContainer");
       ChildReport report;
       if (RunPreparedHooks(prepared, HookState(record, "creating", false), raw.data(),
@@ -339,7 +362,7 @@ Result<Launched> Launch(const StateStore& store, const CreateOptions& options, L
     } else {
       return Fail("unexpected message from the container's init");
     }
-    TRY(SendMessage(parent_end.get(), SyncMessage::kContinue));
+    TRY(SendMessage(parent_end.get(), SyncMessage::kContinue, record.pid));
   }
 
   record.pid_start_time = ProcessStartTime(record.pid);
