@@ -414,19 +414,21 @@ void RunInit(InitPlan& plan) noexcept {
     ReportSet(&report, errno, "unshare namespaces");
     fail();
   }
-  if (plan.become_root_in_userns) {
-    if (::setresgid(0, 0, 0) != 0 || ::setresuid(0, 0, 0) != 0) {
-      ReportSet(&report, errno, "become root in the user namespace (is 0 mapped?)");
-      fail();
-    }
-  }
   // The cgroup namespace is made after the runtime moved us into the container's cgroup, so
   // that cgroup is its root.
   if ((plan.namespaces.new_flags & CLONE_NEWCGROUP) && ::unshare(CLONE_NEWCGROUP) != 0) {
     ReportSet(&report, errno, "unshare cgroup namespace");
     fail();
   }
+  // Before the change of user: that makes us non-dumpable, and /proc/self/timens_offsets then
+  // belongs to the host's root, which a user namespace cannot write to.
   if (plan.unshare_time && SetupTimeNamespace(plan, &report) != 0) fail();
+  if (plan.become_root_in_userns) {
+    if (::setresgid(0, 0, 0) != 0 || ::setresuid(0, 0, 0) != 0) {
+      ReportSet(&report, errno, "become root in the user namespace (is 0 mapped?)");
+      fail();
+    }
+  }
   if (plan.fork_into_pid_namespace) go = ForkIntoPidNamespace(sync);
   if (plan.state_pid_offset != 0) {
     char number[24];

@@ -258,5 +258,32 @@ TEST_F(NamespaceTest, JoinedUserNamespaceWithHostNetworkNamespace) {
   EXPECT_EQ(shown.net, NamespaceLink("net", netns->path())) << run.out;
 }
 
+// The time namespace's offsets are written by the init before it becomes root of its user
+// namespace (afterwards /proc/self/timens_offsets is the host root's), whether clone3() made the
+// user namespace or the init did after joining a network namespace.
+TEST_F(NamespaceTest, TimeOffsetsWithNewUserNamespace) {
+  if (kind() != RuntimeKind::kHull)
+    GTEST_SKIP() << "runc 1.1 has no time namespace and crun 1.8 ignores linux.timeOffsets";
+  if (!FileExists("/proc/self/ns/time")) GTEST_SKIP() << "no time namespaces in this kernel";
+  std::string id = NewId();
+  auto netns = MakeNetworkNamespace(id);
+  if (netns) {
+    ASSERT_TRUE(netns->error().empty()) << netns->error();
+  }
+  for (bool join_network : {false, true}) {
+    if (join_network && !netns) continue;
+    SCOPED_TRACE(join_network ? "with a joined network namespace" : "alone");
+    std::string container = join_network ? id : NewId();
+    Bundle& bundle = NewBundle(container);
+    bundle.AddNamespace("user").AddNamespace("time").Shell("cut -d. -f1 /proc/uptime");
+    if (join_network) bundle.AddNamespace("network", netns->path());
+    bundle.linux()["timeOffsets"] = {{"boottime", {{"secs", 10 * 365 * 86400}, {"nanosecs", 0}}}};
+    MapIds(bundle, 100000);
+    CommandResult run = RunContainer(container, bundle);
+    ASSERT_TRUE(run.ok()) << run.Describe();
+    EXPECT_GE(std::stoll("0" + Trim(run.out)), 10LL * 365 * 86400) << run.out;
+  }
+}
+
 }  // namespace
 }  // namespace hull::testing
