@@ -1,11 +1,8 @@
 // exec: a new process in the namespaces and cgroup of a running container.
 #include <fcntl.h>
-#include <linux/sched.h>
-#include <poll.h>
 #include <sched.h>
 #include <signal.h>
 #include <sys/prctl.h>
-#include <sys/signalfd.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -138,50 +135,34 @@ Result<int> Exec(const StateStore& store, const ExecOptions& options) {
   if (pid_ns && ::setns(pid_ns.get(), CLONE_NEWPID) != 0)
     return FailErrno("join the pid namespace of container " + Quote(options.id));
 
-  int sockets[2];
-  if (::socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sockets) != 0)
-    return FailErrno("socketpair");
-  linux::UniqueFd parent_end(sockets[0]), child_end(sockets[1]);
-  plan.sync_fd = child_end.get();
+  SyncSockets sockets = TRY(MakeSyncSockets());
+  plan.sync_fd = sockets.child_end.get();
   linux::UniqueFd trampoline;
   if (!linux::RunningFromSealedCopy()) {
     trampoline = TRY(MakeExecTrampoline());
     ProcessPlan& p = plan.process;
     p.trampoline_fd = trampoline.get();
-    p.trampoline_report_fd = child_end.get();
-    p.trampoline_report_fd_text = std::to_string(child_end.get());
+    p.trampoline_report_fd = plan.sync_fd;
+    p.trampoline_report_fd_text = std::to_string(plan.sync_fd);
     p.trampoline_argv.push_back(p.trampoline_report_fd_text.data());
     p.trampoline_argv.push_back(nullptr);  // the program, chosen in the child
     for (auto& arg : p.args) p.trampoline_argv.push_back(arg.data());
     p.trampoline_argv.push_back(nullptr);
   }
 
-  int pidfd = -1;
-  clone_args args{};
-  args.flags = CLONE_PIDFD;
-  args.pidfd = reinterpret_cast<uint64_t>(&pidfd);
-  args.exit_signal = SIGCHLD;
-  long pid = linux::sys::Clone3(&args);
-  if (pid < 0) return FailErrno("clone3");
-  if (pid == 0) {
-    ::close(parent_end.get());
-    RunExecChild(plan);
-  }
-  linux::UniqueFd owned_pidfd(pidfd);
-  child_end.reset();
+  ClonedChild child = TRY(CloneWithSyncSockets(sockets, 0, [&plan] { RunExecChild(plan); }));
+  const pid_t pid = child.pid;
+  const int pidfd = child.pidfd.get();
   console_socket.reset();
   auto kill_child = [&](Error e) -> Result<int> {
     linux::sys::PidfdSendSignal(pidfd, SIGKILL, nullptr, 0);
-    (void)linux::WaitChild(static_cast<pid_t>(pid));
+    (void)linux::WaitChild(pid);
     return tl::unexpected(std::move(e));
   };
-  if (auto r = cgroup.AddProcess(static_cast<pid_t>(pid)); !r) return kill_child(r.error());
-  SyncMessage go;
-  go.type = SyncMessage::kContinue;
-  go.pid = static_cast<pid_t>(pid);
-  if (::send(parent_end.get(), &go, sizeof go, MSG_NOSIGNAL) != sizeof go)
-    return kill_child(Error::FromErrno("start the exec process"));
-  if (auto r = WaitForExec(parent_end.get()); !r) return kill_child(std::move(r.error()));
+  if (auto r = cgroup.AddProcess(pid); !r) return kill_child(r.error());
+  if (auto r = SendContinue(sockets.runtime_end.get(), pid); !r)
+    return kill_child(std::move(r.error()).Wrap("start the exec process"));
+  if (auto r = WaitForExec(sockets.runtime_end.get()); !r) return kill_child(std::move(r.error()));
   if (!options.pid_file.empty()) {
     if (auto r = linux::WriteFileAtomic(options.pid_file, std::to_string(pid)); !r)
       return kill_child(std::move(r.error()).Wrap("--pid-file"));
@@ -190,10 +171,10 @@ Result<int> Exec(const StateStore& store, const ExecOptions& options) {
   if (console) {
     auto master = linux::ReceiveFd(console->runtime_end.get());
     if (!master) return kill_child(std::move(master.error()).Wrap("the process's terminal"));
-    return ProxyTerminalAndWait(static_cast<pid_t>(pid), pidfd, master->get());
+    return ProxyTerminalAndWait(pid, pidfd, master->get());
   }
 
-  return ForwardSignalsAndWait(static_cast<pid_t>(pid), pidfd);
+  return ForwardSignalsAndWait(pid, pidfd);
 }
 
 }  // namespace hull::container

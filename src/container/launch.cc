@@ -89,16 +89,6 @@ Result<SyncMessage> ReceiveMessage(int fd) {
   }
 }
 
-Result<void> SendMessage(int fd, int type, pid_t pid = 0) {
-  SyncMessage msg;
-  msg.type = type;
-  msg.pid = pid;
-  while (::send(fd, &msg, sizeof msg, MSG_NOSIGNAL) < 0) {
-    if (errno != EINTR) return FailErrno("write to the container's init");
-  }
-  return {};
-}
-
 // Which namespace a sysctl belongs to (CLONE_NEW*), or 0 for one that is global to the host.
 int SysctlNamespace(std::string_view key) {
   if (StartsWith(key, "net.")) return CLONE_NEWNET;
@@ -273,11 +263,8 @@ Result<Launched> Launch(const StateStore& store, const CreateOptions& options, L
     plan.exec_fifo_fd = fifo.get();
   }
 
-  int sockets[2];
-  if (::socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sockets) != 0)
-    return FailErrno("socketpair");
-  linux::UniqueFd parent_end(sockets[0]), child_end(sockets[1]);
-  plan.sync_fd = child_end.get();
+  SyncSockets sockets = TRY(MakeSyncSockets());
+  plan.sync_fd = sockets.child_end.get();
   plan.lock_fd = lock->fd();
 
   // A pid namespace joined by path applies to the children of whoever joins it: join it for the
@@ -294,37 +281,26 @@ Result<Launched> Launch(const StateStore& store, const CreateOptions& options, L
   if (plan.unshare_time) clone_flags &= ~CLONE_NEWTIME;
   if (init_unshares)
     plan.unshare_flags = ns.new_flags & ~(CLONE_NEWUSER | CLONE_NEWCGROUP | CLONE_NEWTIME);
-  int pidfd = -1;
-  clone_args args{};
-  args.flags = static_cast<uint64_t>(clone_flags) | CLONE_PIDFD;
-  args.pidfd = reinterpret_cast<uint64_t>(&pidfd);
-  args.exit_signal = SIGCHLD;
-  long pid = linux::sys::Clone3(&args);
-  if (pid < 0) return FailErrno("clone3 (namespaces " + std::to_string(clone_flags) + ")");
-  if (pid == 0) {
-    ::close(parent_end.get());
-    RunInit(plan);
-  }
-  owned_pidfd.reset(pidfd);
-  rollback.pid = static_cast<pid_t>(pid);
+  ClonedChild init = TRY(CloneWithSyncSockets(sockets, clone_flags, [&plan] { RunInit(plan); }));
+  owned_pidfd = std::move(init.pidfd);
+  rollback.pid = init.pid;
   if (own_pid_namespace && ::setns(own_pid_namespace.get(), CLONE_NEWPID) != 0)
     return FailErrno("return to the runtime's pid namespace");
-  child_end.reset();
   console_socket.reset();
   fifo.reset();
-  record.pid = static_cast<pid_t>(pid);
+  record.pid = init.pid;
 
   TRY(cgroup->AddProcess(record.pid));
   if (ns.new_user() && !plan.unshare_user)
     TRY(WriteIdMaps(record.pid, lx.uid_mappings, lx.gid_mappings));
   if (spec.process->oom_score_adj)
-    TRY_CTX(linux::WriteFile("/proc/" + std::to_string(pid) + "/oom_score_adj",
+    TRY_CTX(linux::WriteFile("/proc/" + std::to_string(record.pid) + "/oom_score_adj",
                              std::to_string(*spec.process->oom_score_adj), O_WRONLY),
             "process.oomScoreAdj");
-  TRY(SendMessage(parent_end.get(), SyncMessage::kContinue, record.pid));
+  TRY(SendContinue(sockets.runtime_end.get(), record.pid));
 
   while (true) {
-    auto msg = ReceiveMessage(parent_end.get());
+    auto msg = ReceiveMessage(sockets.runtime_end.get());
     if (!msg) {
       // The init may have died from a signal before it could report.
       return tl::unexpected(std::move(msg.error()));
@@ -362,7 +338,7 @@ Result<Launched> Launch(const StateStore& store, const CreateOptions& options, L
     } else {
       return Fail("unexpected message from the container's init");
     }
-    TRY(SendMessage(parent_end.get(), SyncMessage::kContinue, record.pid));
+    TRY(SendContinue(sockets.runtime_end.get(), record.pid));
   }
 
   record.pid_start_time = ProcessStartTime(record.pid);
@@ -371,7 +347,24 @@ Result<Launched> Launch(const StateStore& store, const CreateOptions& options, L
     TRY_CTX(linux::WriteFileAtomic(options.pid_file, std::to_string(record.pid)), "--pid-file");
   rollback.armed = false;
   return Launched{std::move(record), std::move(spec), std::move(owned_pidfd),
-                  std::move(parent_end)};
+                  std::move(sockets.runtime_end)};
+}
+
+Result<SyncSockets> MakeSyncSockets() {
+  int fds[2];
+  if (::socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, fds) != 0)
+    return FailErrno("socketpair");
+  return SyncSockets{linux::UniqueFd(fds[0]), linux::UniqueFd(fds[1])};
+}
+
+Result<void> SendContinue(int sync_fd, pid_t pid) {
+  SyncMessage msg;
+  msg.type = SyncMessage::kContinue;
+  msg.pid = pid;
+  while (::send(sync_fd, &msg, sizeof msg, MSG_NOSIGNAL) < 0) {
+    if (errno != EINTR) return FailErrno("write to the container's process");
+  }
+  return {};
 }
 
 Result<int> ForwardSignalsAndWait(pid_t pid, int pidfd) {

@@ -2,6 +2,9 @@
 // the init reports it is ready, and helpers common to the lifecycle commands.
 #pragma once
 
+#include <signal.h>
+#include <unistd.h>
+
 #include <optional>
 #include <string>
 
@@ -9,6 +12,7 @@
 #include "container/cgroup.h"
 #include "container/container.h"
 #include "container/state_store.h"
+#include "linux/syscalls.h"
 #include "linux/unique_fd.h"
 #include "oci/runtime_spec.h"
 
@@ -27,6 +31,46 @@ enum class LaunchMode { kCreate, kRun };
 // reports kReady. On failure nothing is left behind. The record is saved before returning.
 [[nodiscard]] Result<Launched> Launch(const StateStore& store, const CreateOptions& options,
                                       LaunchMode mode);
+
+// The SOCK_SEQPACKET socketpair between the runtime and a process it clones to become a
+// container process (the init, or the process of `exec`). Both ends are CLOEXEC, so the runtime
+// reads EOF when the process executes. Made before the clone: the child's plan names its end.
+struct SyncSockets {
+  linux::UniqueFd runtime_end;
+  linux::UniqueFd child_end;
+};
+[[nodiscard]] Result<SyncSockets> MakeSyncSockets();
+
+struct ClonedChild {
+  pid_t pid = 0;
+  linux::UniqueFd pidfd;
+};
+
+// clone3(flags | CLONE_PIDFD), SIGCHLD on exit. The child closes the runtime's end of `sockets`
+// and runs `child_main()`, which must not return (it execs or exits); here the child's end is
+// closed once the clone is made.
+template <typename ChildMain>
+[[nodiscard]] Result<ClonedChild> CloneWithSyncSockets(SyncSockets& sockets, int flags,
+                                                       ChildMain&& child_main) {
+  int pidfd = -1;
+  clone_args args{};
+  args.flags = static_cast<uint64_t>(flags) | CLONE_PIDFD;
+  args.pidfd = reinterpret_cast<uint64_t>(&pidfd);
+  args.exit_signal = SIGCHLD;
+  long pid = linux::sys::Clone3(&args);
+  if (pid == 0) {
+    ::close(sockets.runtime_end.get());
+    child_main();
+    ::_exit(127);
+  }
+  if (pid < 0) return FailErrno("clone3 (flags " + std::to_string(flags) + ")");
+  sockets.child_end.reset();
+  return ClonedChild{static_cast<pid_t>(pid), linux::UniqueFd(pidfd)};
+}
+
+// Lets the child go on: kContinue over `sync_fd`, carrying `pid` (the child's own pid as the
+// runtime sees it).
+[[nodiscard]] Result<void> SendContinue(int sync_fd, pid_t pid);
 
 // The spec state JSON of a container for hooks' stdin and `state`.
 std::string HookState(const ContainerRecord& record, const char* status, bool pretty);
