@@ -367,26 +367,37 @@ Result<void> SendContinue(int sync_fd, pid_t pid) {
   return {};
 }
 
-Result<int> ForwardSignalsAndWait(pid_t pid, int pidfd) {
+ForwardedSignals::ForwardedSignals() {
   sigset_t forwarded;
   sigemptyset(&forwarded);
   for (int s : {SIGINT, SIGTERM, SIGHUP, SIGQUIT, SIGUSR1, SIGUSR2, SIGWINCH, SIGCONT})
     sigaddset(&forwarded, s);
-  sigset_t old;
-  ::sigprocmask(SIG_BLOCK, &forwarded, &old);
-  int sfd = ::signalfd(-1, &forwarded, SFD_CLOEXEC);
-  while (sfd >= 0) {
-    pollfd fds[2] = {{pidfd, POLLIN, 0}, {sfd, POLLIN, 0}};
+  ::sigprocmask(SIG_BLOCK, &forwarded, &old_mask_);
+  fd_.reset(::signalfd(-1, &forwarded, SFD_CLOEXEC));
+}
+
+ForwardedSignals::~ForwardedSignals() {
+  fd_.reset();
+  ::sigprocmask(SIG_SETMASK, &old_mask_, nullptr);
+}
+
+int ForwardedSignals::Next() {
+  signalfd_siginfo info;
+  if (::read(fd_.get(), &info, sizeof info) != sizeof info) return 0;
+  return static_cast<int>(info.ssi_signo);
+}
+
+Result<int> ForwardSignalsAndWait(pid_t pid, int pidfd) {
+  ForwardedSignals signals;
+  while (signals.fd() >= 0) {
+    pollfd fds[2] = {{pidfd, POLLIN, 0}, {signals.fd(), POLLIN, 0}};
     int n = ::poll(fds, 2, -1);
     if (n < 0 && errno == EINTR) continue;
     if (n < 0 || fds[0].revents) break;
-    signalfd_siginfo info;
-    if (::read(sfd, &info, sizeof info) == sizeof info)
-      linux::sys::PidfdSendSignal(pidfd, static_cast<int>(info.ssi_signo), nullptr, 0);
+    if (int signal_number = signals.Next())
+      linux::sys::PidfdSendSignal(pidfd, signal_number, nullptr, 0);
   }
-  if (sfd >= 0) ::close(sfd);
   int status = TRY(linux::WaitChild(pid));
-  ::sigprocmask(SIG_SETMASK, &old, nullptr);
   return linux::ExitCodeFromStatus(status);
 }
 

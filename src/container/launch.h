@@ -87,6 +87,26 @@ std::string HookState(const ContainerRecord& record, const char* status, bool pr
 // close-on-exec) or reports why it could not (kFailed).
 [[nodiscard]] Result<void> WaitForExec(int sync_fd);
 
+// While it lives, the signals a user sends to a foreground `run` or `exec` (^C, kill, window
+// changes) are blocked and read from fd(), to be passed on to the container's process. The old
+// signal mask is back on destruction.
+class ForwardedSignals {
+ public:
+  ForwardedSignals();
+  ~ForwardedSignals();
+  ForwardedSignals(const ForwardedSignals&) = delete;
+  ForwardedSignals& operator=(const ForwardedSignals&) = delete;
+
+  // The signalfd to poll for POLLIN; -1 if none could be made (nothing is passed on then).
+  int fd() const { return fd_.get(); }
+  // The number of a signal that arrived, or 0.
+  int Next();
+
+ private:
+  sigset_t old_mask_{};
+  linux::UniqueFd fd_;
+};
+
 // Waits for `pid` (a child of this process, with `pidfd` borrowed) while passing on the signals
 // a user sends to the runtime; returns its exit code (128+N for a signal).
 [[nodiscard]] Result<int> ForwardSignalsAndWait(pid_t pid, int pidfd);

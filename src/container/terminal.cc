@@ -4,11 +4,11 @@
 #include <poll.h>
 #include <signal.h>
 #include <sys/ioctl.h>
-#include <sys/signalfd.h>
 #include <sys/socket.h>
 #include <termios.h>
 #include <unistd.h>
 
+#include "container/launch.h"
 #include "linux/file.h"
 #include "linux/process.h"
 #include "linux/syscalls.h"
@@ -48,13 +48,7 @@ Result<int> ProxyTerminalAndWait(pid_t pid, int pidfd, int master) {
     ::tcsetattr(STDIN_FILENO, TCSANOW, &t);
     CopyWindowSize(STDIN_FILENO, master);
   }
-  sigset_t handled;
-  sigemptyset(&handled);
-  for (int s : {SIGINT, SIGTERM, SIGHUP, SIGQUIT, SIGUSR1, SIGUSR2, SIGWINCH, SIGCONT})
-    sigaddset(&handled, s);
-  sigset_t old;
-  ::sigprocmask(SIG_BLOCK, &handled, &old);
-  int sfd = ::signalfd(-1, &handled, SFD_CLOEXEC);
+  ForwardedSignals signals;
 
   // A side that hangs up or fails leaves the poll set, so a process that closed its terminal
   // but runs on does not make this loop spin.
@@ -63,7 +57,7 @@ Result<int> ProxyTerminalAndWait(pid_t pid, int pidfd, int master) {
   while (true) {
     pollfd fds[4] = {{pidfd, POLLIN, 0},
                      {master_open ? master : -1, POLLIN, 0},
-                     {sfd, POLLIN, 0},
+                     {signals.fd(), POLLIN, 0},
                      {stdin_open ? STDIN_FILENO : -1, POLLIN, 0}};
     int n = ::poll(fds, 4, -1);
     if (n < 0 && errno == EINTR) continue;
@@ -81,13 +75,11 @@ Result<int> ProxyTerminalAndWait(pid_t pid, int pidfd, int master) {
       }
     }
     if (fds[2].revents & POLLIN) {
-      signalfd_siginfo info;
-      if (::read(sfd, &info, sizeof info) == sizeof info) {
-        if (info.ssi_signo == SIGWINCH)
-          CopyWindowSize(STDIN_FILENO, master);
-        else
-          linux::sys::PidfdSendSignal(pidfd, static_cast<int>(info.ssi_signo), nullptr, 0);
-      }
+      int signal_number = signals.Next();
+      if (signal_number == SIGWINCH)
+        CopyWindowSize(STDIN_FILENO, master);
+      else if (signal_number != 0)
+        linux::sys::PidfdSendSignal(pidfd, signal_number, nullptr, 0);
     }
     if (fds[0].revents) break;
   }
@@ -98,10 +90,8 @@ Result<int> ProxyTerminalAndWait(pid_t pid, int pidfd, int master) {
   ssize_t n;
   while ((n = ::read(master, buf, sizeof buf)) > 0)
     (void)linux::WriteAll(STDOUT_FILENO, std::string_view(buf, static_cast<size_t>(n)));
-  if (sfd >= 0) ::close(sfd);
   if (raw) ::tcsetattr(STDIN_FILENO, TCSANOW, &saved);
   int status = TRY(linux::WaitChild(pid));
-  ::sigprocmask(SIG_SETMASK, &old, nullptr);
   return linux::ExitCodeFromStatus(status);
 }
 

@@ -84,6 +84,23 @@ TEST_F(LifecycleTest, RunReportsProcessKilledBySignal) {
   EXPECT_EQ(result.exit_code, 128 + SIGKILL) << result.Describe();
 }
 
+// A signal sent to a foreground `run` reaches the container's process, as with runc and crun.
+TEST_F(LifecycleTest, RunForwardsSignalsToTheProcess) {
+  std::string id = NewId();
+  Bundle& bundle = NewBundle(id);
+  bundle.Shell("trap 'echo got-term; exit 3' TERM; echo ready; while :; do sleep 0.1; done");
+  ASSERT_TRUE(bundle.Write());
+  Command run = runtime().Start({"run", "--bundle", bundle.path(), id});
+  auto deadline = std::chrono::steady_clock::now() + 10s;
+  while (!Contains(run.CurrentOut(), "ready") && std::chrono::steady_clock::now() < deadline)
+    std::this_thread::sleep_for(20ms);
+  ASSERT_TRUE(Contains(run.CurrentOut(), "ready")) << run.CurrentErr();
+  run.Signal(SIGTERM);  // the runtime's process group: the container has a session of its own
+  CommandResult result = run.Wait(30s);
+  EXPECT_EQ(result.exit_code, 3) << result.Describe();
+  EXPECT_TRUE(Contains(result.out, "got-term")) << result.Describe();
+}
+
 TEST_F(LifecycleTest, CreateStartKillDelete) {
   std::string id = NewId();
   Bundle& bundle = NewBundle(id);
