@@ -21,6 +21,7 @@
 #include "vmm/arch/x86_64/acpi.h"
 #include "vmm/arch/x86_64/kernel_loader.h"
 #include "vmm/arch/x86_64/layout.h"
+#include "vmm/arch/x86_64/reset_vector.h"
 #include "vmm/arch/x86_64/vcpu_setup.h"
 #include "vmm/console.h"
 #include "vmm/devices/acpi_sleep.h"
@@ -361,6 +362,8 @@ Result<std::unique_ptr<Vm>> Vm::Create(const VmConfig& config) {
       boot.cmdline += item;
     }
   }
+  // Before the kernel: an image that loads itself over the BIOS area keeps its own bytes.
+  TRY(x86_64::WriteResetVector(*s->memory));
   s->boot = TRY(x86_64::LoadBootSource(*s->memory, boot, boot_options));
 
   TRY(s->pio_bus.Register(x86_64::acpi::kSleepControlPort, devices::AcpiSleepControl::kPortSpan,

@@ -64,6 +64,12 @@ void I8042::Read(uint64_t offset, std::span<uint8_t> data) {
 void I8042::Write(uint64_t offset, std::span<const uint8_t> data) {
   if (data.empty()) return;
   uint8_t value = data[0];
+  {
+    char text[64];
+    snprintf(text, sizeof(text), "i8042: guest wrote %#04x to port %#x", value,
+             static_cast<unsigned>(kDataPort + offset));
+    log::Debug(text);
+  }
   bool reset = false;
   bool raise = false;
   {

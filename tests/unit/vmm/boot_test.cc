@@ -4,12 +4,14 @@
 #include <gtest/gtest.h>
 #include <unistd.h>
 
+#include <array>
 #include <cstring>
 #include <string>
 #include <vector>
 
 #include "linux/file.h"
 #include "vmm/arch/x86_64/boot_params.h"
+#include "vmm/arch/x86_64/reset_vector.h"
 #include "vmm/arch/x86_64/gdt.h"
 #include "vmm/arch/x86_64/kernel_loader.h"
 #include "vmm/arch/x86_64/layout.h"
@@ -113,6 +115,27 @@ TEST(VmmE820, LargeGuestSplitsAbove4GiB) {
   for (const auto& e : map)
     if (e.type == kE820Ram) ram += e.size;
   EXPECT_EQ(ram, 6 * kGiB - (0x100000 - 0x9fc00));
+}
+
+// The reset stub sits where real mode starts after a reset (0xf000:0xfff0), in the part of the
+// first MiB the e820 map reserves (the kernel never reuses it), and pulses the i8042 reset line.
+TEST(VmmResetVector, StubPulsesTheI8042ResetLineFromTheReservedBiosArea) {
+  auto memory = GuestMemory::Create({.size = 16 * kMiB});
+  ASSERT_TRUE(memory) << memory.error().ToString();
+  ASSERT_TRUE(WriteResetVector(*memory));
+  std::array<uint8_t, kResetVectorStub.size()> code{};
+  ASSERT_TRUE(memory->Read(0xffff0, code));
+  // mov al, 0xfe; out 0x64, al: the i8042 "pulse output port bit 0" command.
+  EXPECT_EQ(code[0], 0xb0);
+  EXPECT_EQ(code[1], 0xfe);
+  EXPECT_EQ(code[2], 0xe6);
+  EXPECT_EQ(code[3], 0x64);
+  EXPECT_EQ(code, kResetVectorStub);
+  bool reserved = false;
+  for (const E820Entry& entry : BuildE820(16 * kMiB))
+    if (entry.address <= 0xffff0 && 0xffff0 + code.size() <= entry.address + entry.size)
+      reserved = entry.type == kE820Reserved;
+  EXPECT_TRUE(reserved);
 }
 
 TEST(VmmZeroPage, FillsTheLoaderFields) {
