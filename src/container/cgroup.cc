@@ -110,6 +110,32 @@ Result<ControllerDir> Require(const CgroupLayout& layout, const std::string& pat
   return *dir;
 }
 
+// Device rules go to the v1 devices cgroup where there is one, else into an eBPF program on the
+// cgroup v2 directory. The config's own rules must be enforced; the default policy of a config
+// without rules is applied wherever a mechanism exists (a program needs a real cgroup2
+// directory: not the case on a host without one, or for the fake trees of unit tests).
+Result<void> ApplyDeviceRules(const CgroupLayout& layout, const std::string& path,
+                              const std::vector<oci::DeviceCgroupRule>& rules) {
+  DeviceControl control = ChooseDeviceControl(layout, path);
+  if (rules.empty() && (control.kind == DeviceControl::Kind::kNone ||
+                        (control.kind == DeviceControl::Kind::kBpfProgram &&
+                         !linux::IsCgroup2Directory(control.dir)))) {
+    log::Debug("no device cgroup to apply the default device policy to");
+    return {};
+  }
+  switch (control.kind) {
+    case DeviceControl::Kind::kV1Files:
+      return v1::ApplyDevices(control.dir, rules);
+    case DeviceControl::Kind::kBpfProgram:
+      return v2::ApplyDevices(control.dir, rules);
+    case DeviceControl::Kind::kNone:
+      break;
+  }
+  return Fail(ENOTSUP,
+              "linux.resources.devices: the host has neither a v1 devices cgroup nor a "
+              "cgroup v2 hierarchy to enforce device rules with");
+}
+
 Result<void> ApplyResources(const CgroupLayout& layout, const std::string& path,
                             const oci::Resources& r) {
   if (r.memory && HasMemoryLimits(*r.memory)) {
@@ -149,22 +175,7 @@ Result<void> ApplyResources(const CgroupLayout& layout, const std::string& path,
       return Fail("linux.resources.network.priorities: net_prio does not exist on cgroup v2");
     TRY(v1::ApplyNetPrio(dir.path, r.network->priorities));
   }
-  if (!r.devices.empty()) {
-    DeviceControl control = ChooseDeviceControl(layout, path);
-    switch (control.kind) {
-      case DeviceControl::Kind::kV1Files:
-        TRY(v1::ApplyDevices(control.dir, r.devices));
-        break;
-      case DeviceControl::Kind::kBpfProgram:
-        // v2 has no device files: an eBPF program attached to the cgroup decides.
-        TRY(v2::ApplyDevices(control.dir, r.devices));
-        break;
-      case DeviceControl::Kind::kNone:
-        return Fail(ENOTSUP,
-                    "linux.resources.devices: the host has neither a v1 devices cgroup nor a "
-                    "cgroup v2 hierarchy to enforce device rules with");
-    }
-  }
+  if (!r.devices.empty()) TRY(ApplyDeviceRules(layout, path, r.devices));
   if (!r.unified.empty()) {
     if (layout.unified_mount.empty())
       return Fail("linux.resources.unified: the host has no cgroup v2 hierarchy");
@@ -252,6 +263,10 @@ Result<Cgroup> Cgroup::Create(const CgroupLayout& layout, const std::string& cgr
                            UnifiedControllersToEnable(layout, cgroup.path_, resources));
   }
   if (resources) TRY(ApplyResources(layout, cgroup.path_, *resources));
+  // Without rules of its own a container still gets runc's policy: only the default devices
+  // (null, zero, full, tty, random, urandom, ptmx, pts), none of the host's others.
+  if (!resources || resources->devices.empty())
+    TRY(ApplyDeviceRules(layout, cgroup.path_, {}));
   rollback.Cancel();
   return cgroup;
 }

@@ -2,6 +2,8 @@
 
 #include <dirent.h>
 #include <fcntl.h>
+#include <linux/magic.h>
+#include <sys/statfs.h>
 #include <unistd.h>
 
 #include <cerrno>
@@ -77,6 +79,11 @@ Result<std::vector<pid_t>> ReadCgroupProcs(const std::string& dir) {
     if (pid) pids.push_back(static_cast<pid_t>(*pid));
   }
   return pids;
+}
+
+bool IsCgroup2Directory(const std::string& dir) {
+  struct statfs info {};
+  return ::statfs(dir.c_str(), &info) == 0 && info.f_type == CGROUP2_SUPER_MAGIC;
 }
 
 }  // namespace hull::linux

@@ -27,5 +27,7 @@ std::map<std::string, uint64_t> ParseFlatKeyed(std::string_view text);
 [[nodiscard]] Result<std::vector<std::string>> ListCgroupChildren(const std::string& dir);
 // The pids in `dir`/cgroup.procs, in file order.
 [[nodiscard]] Result<std::vector<pid_t>> ReadCgroupProcs(const std::string& dir);
+// Whether `dir` is on a cgroup2 filesystem (false also when it cannot be examined).
+bool IsCgroup2Directory(const std::string& dir);
 
 }  // namespace hull::linux

@@ -64,7 +64,6 @@ TEST_F(CgroupV2FakeTest, ResourcesMapToV2Files) {
   r.block_io->throttle_read_bps_device.push_back({8, 0, 1048576});
   r.hugepage_limits.push_back({"2MB", 4 << 20});
   r.unified["memory.high"] = "50000000";
-  r.devices.push_back({false, "", std::nullopt, std::nullopt, "rwm"});  // eBPF on v2: skipped
 
   auto cgroup = Cgroup::Create(layout_, "/pod/c1", "c1", &r, false);
   ASSERT_TRUE(cgroup) << cgroup.error().ToString();
