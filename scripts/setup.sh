@@ -8,7 +8,7 @@ packages=(
   g++ cmake ninja-build pkg-config make
   libexpected-dev nlohmann-json3-dev libcli11-dev libseccomp-dev libcap-dev
   # tests
-  googletest libgtest-dev libgmock-dev busybox-static bsdutils acpica-tools cpio
+  googletest libgtest-dev libgmock-dev busybox-static bsdutils acpica-tools cpio curl
   # peers and real clients
   crun runc podman containerd skopeo umoci iproute2
   # benchmarks

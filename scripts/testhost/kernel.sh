@@ -19,8 +19,13 @@ flock 9
 if [ ! -f "$cache/vmlinuz" ] || [ ! -f "$cache/version" ]; then
   tmp=$(mktemp -d "$cache/fetch.XXXXXX")
   trap 'rm -rf "$tmp"' EXIT
-  image=$(apt-cache depends "$package" 2>/dev/null | awk '/Depends: linux-image-[0-9]/{print $2; exit}')
-  [ -n "$image" ] || { echo "kernel.sh: apt-cache knows no $package (run apt-get update)" >&2; exit 1; }
+  find_image() { apt-cache depends "$package" 2>/dev/null | awk '/Depends: linux-image-[0-9]/{print $2; exit}'; }
+  image=$(find_image)
+  if [ -z "$image" ]; then  # package lists not fetched yet on this machine
+    apt-get update -qq >/dev/null 2>&1 || true
+    image=$(find_image)
+  fi
+  [ -n "$image" ] || { echo "kernel.sh: apt-cache knows no $package (is Debian's mirror reachable?)" >&2; exit 1; }
   (cd "$tmp" && apt-get download "$image" >/dev/null 2>"$tmp/apt.err") ||
     { echo "kernel.sh: apt-get download $image failed:" >&2; cat "$tmp/apt.err" >&2; exit 1; }
   dpkg-deb -x "$tmp"/*.deb "$tmp/x"
