@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # Runs a command inside the KVM test host: a throwaway VM under QEMU's software emulator (TCG)
 # that exposes AMD SVM to its guest, so that a Debian kernel inside it loads kvm-amd and has a
-# real /dev/kvm with nested paging. Machines whose own /dev/kvm cannot run Linux guests (see
-# docs/testing.md) boot full Linux guests there instead.
+# real /dev/kvm with nested paging. Machines whose own /dev/kvm cannot run Linux guests (nested
+# without VMX/SVM, as this project's are) boot full Linux guests there instead (README.md).
 #
 # Usage: run.sh PAYLOAD_DIR 'command'
 #   PAYLOAD_DIR is copied to /payload in the test host and the command runs there, under busybox
