@@ -1,7 +1,8 @@
-// Vm: one microVM built from a VmConfig: guest memory, ACPI tables, the in-kernel irqchip and PIT, the
-// legacy devices (COM1 console, i8042, CMOS RTC, debug-exit and pvpanic ports) and one thread
-// per vCPU. Run() blocks until the guest resets, shuts down or triple-faults, the debug-exit
-// port is written, a fatal vCPU error happens, or SIGTERM/SIGINT arrives.
+// Vm: one microVM built from a VmConfig: guest memory, ACPI tables, the in-kernel irqchip (and
+// PIT, without ACPI), the legacy devices (COM1 console, i8042, CMOS RTC, debug-exit and pvpanic
+// ports) and one thread per vCPU. Run() blocks until the guest resets, shuts down or
+// triple-faults, the debug-exit port is written, a fatal vCPU error happens, or SIGTERM/SIGINT
+// arrives.
 //
 // Threads: the caller's thread runs the event loop (signals, console input, and virtio queue
 // notifications that KVM delivers through ioeventfds); each vCPU runs on
