@@ -9,8 +9,6 @@
 
 #include <memory>
 
-#include "vmm/kvm/ioctls.h"
-
 namespace hull::vmm {
 
 Result<SeccompMode> ParseSeccompMode(std::string_view text) {
@@ -58,13 +56,9 @@ Result<void> InstallSeccompFilter(SeccompMode mode) {
                        SCMP_A2(SCMP_CMP_MASKED_EQ, O_ACCMODE | O_CREAT | O_TRUNC, O_RDONLY)) < 0) {
     return Fail("seccomp: cannot allow read-only openat");
   }
-  // ioctl: the requests vCPU threads make to create, configure and run their vCPU, and the
-  // IRQ line; the VM, memory and devices (taps included) are all set up before the filter.
-  const unsigned long kIoctls[] = {
-      KVM_CREATE_VCPU, KVM_RUN, KVM_GET_REGS, KVM_SET_REGS, KVM_GET_SREGS, KVM_SET_SREGS,
-      KVM_GET_FPU, KVM_SET_FPU, KVM_GET_LAPIC, KVM_SET_LAPIC, KVM_GET_TSC_KHZ, KVM_IRQ_LINE,
-      kvm::ioctls::kSetCpuid2, kvm::ioctls::kSetMsrs,
-  };
+  // ioctl: running a vCPU, its registers for an error report, and the IRQ line; the VM, its
+  // vCPUs, memory and devices (taps included) are all set up before the filter.
+  const unsigned long kIoctls[] = {KVM_RUN, KVM_GET_REGS, KVM_IRQ_LINE};
   for (unsigned long request : kIoctls) {
     if (seccomp_rule_add(ctx.get(), SCMP_ACT_ALLOW, SCMP_SYS(ioctl), 1,
                          SCMP_A1(SCMP_CMP_EQ, static_cast<scmp_datum_t>(request))) < 0) {

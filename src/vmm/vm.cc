@@ -133,9 +133,6 @@ struct Vm::State {
   std::optional<memory::GuestMemory> memory;
   std::optional<kvm::KvmSystem> kvm;
   std::optional<kvm::VmFd> vm;
-  x86_64::BootInfo boot;
-  std::vector<kvm_cpuid_entry2> supported_cpuid;
-  std::vector<uint32_t> supported_msrs;
   std::unique_ptr<Console> console;
   std::unique_ptr<KvmIrqLine> serial_irq, keyboard_irq;
   std::vector<std::unique_ptr<devices::Interrupt>> virtio_irqs;
@@ -161,12 +158,11 @@ struct Vm::State {
   // vCPU threads and the kvm_run areas the event loop pokes to stop them.
   struct VcpuSlot {
     std::thread thread;
-    // Set by the vCPU thread before `go`; lives (with its kvm_run mapping) until the State is
+    // Created and configured by Create(); lives (with its kvm_run mapping) until the State is
     // destroyed, after the thread has been joined, so the event loop may poke it any time.
     std::optional<kvm::VcpuFd> vcpu;
-    std::atomic<bool> created{false};
     void Kick() {
-      if (created.load()) vcpu->RequestImmediateExit(true);
+      vcpu->RequestImmediateExit(true);
       if (thread.joinable()) pthread_kill(thread.native_handle(), kKickSignal);
     }
   };
@@ -177,10 +173,6 @@ struct Vm::State {
   std::atomic<bool> paused{false};
   uint32_t parked = 0;
   uint32_t running_threads = 0;  // vCPU threads in their run loop (guarded by pause_mutex)
-  std::mutex ready_mutex;
-  std::condition_variable ready_cv;
-  uint32_t ready = 0;
-  bool go = false;
 
   void Stop(StopReason reason, int status, std::string detail) {
     {
@@ -213,7 +205,7 @@ struct Vm::State {
     --parked;
   }
 
-  void RunVcpu(uint32_t id, VcpuSlot& slot);
+  void RunVcpu(kvm::VcpuFd& vcpu);
   // Handles one exit; returns false when the vCPU should stop.
   bool HandleExit(kvm::VcpuFd& vcpu, const kvm::VcpuExit& exit);
 };
@@ -271,8 +263,8 @@ Result<std::unique_ptr<Vm>> Vm::Create(const VmConfig& config) {
   for (const memory::Region& r : s->memory->regions())
     TRY(vm.SetUserMemoryRegion(slot++, r.guest_address, r.size, r.host));
 
-  s->supported_cpuid = TRY(s->kvm->SupportedCpuid());
-  s->supported_msrs = TRY(s->kvm->MsrIndexList());
+  std::vector<kvm_cpuid_entry2> supported_cpuid = TRY(s->kvm->SupportedCpuid());
+  std::vector<uint32_t> supported_msrs = TRY(s->kvm->MsrIndexList());
   int max_vcpus = s->kvm->CheckExtension(KVM_CAP_MAX_VCPUS);
   if (max_vcpus > 0 && config.cpus > static_cast<uint32_t>(max_vcpus)) {
     return Fail("cpus: " + std::to_string(config.cpus) + " exceeds this host's KVM limit of " +
@@ -369,7 +361,7 @@ Result<std::unique_ptr<Vm>> Vm::Create(const VmConfig& config) {
   }
   // Before the kernel: an image that loads itself over the BIOS area keeps its own bytes.
   TRY(x86_64::WriteResetVector(*s->memory));
-  s->boot = TRY(x86_64::LoadBootSource(*s->memory, boot, boot_options));
+  x86_64::BootInfo boot_info = TRY(x86_64::LoadBootSource(*s->memory, boot, boot_options));
 
   TRY(s->pio_bus.Register(x86_64::acpi::kSleepControlPort, devices::AcpiSleepControl::kPortSpan,
                           std::make_shared<devices::AcpiSleepControl>([state](uint8_t type) {
@@ -379,6 +371,19 @@ Result<std::unique_ptr<Vm>> Vm::Create(const VmConfig& config) {
                               devices::GuestWarning("guest asked for unsupported sleep type " + std::to_string(type));
                           }),
                           "ACPI sleep control"));
+
+  // Every vCPU now, on this thread: a failure is reported by Create() before anything runs, and
+  // the vCPU threads need no handshake with this one to start. KVM ties a vCPU to the thread of
+  // its first KVM_RUN, so configuring it here costs nothing later (api.rst warns only about
+  // moving a vCPU between threads once it has run).
+  for (uint32_t id = 0; id < config.cpus; ++id) {
+    auto vcpu_slot = std::make_unique<State::VcpuSlot>();
+    vcpu_slot->vcpu.emplace(TRY(vm.CreateVcpu(id)));
+    x86_64::VcpuSetup vcpu_setup{&boot_info, &supported_cpuid, &supported_msrs, config.cpus};
+    TRY_CTX(x86_64::ConfigureVcpu(*vcpu_slot->vcpu, vcpu_setup), "vCPU " + std::to_string(id));
+    s->vcpus.push_back(std::move(vcpu_slot));
+  }
+
   return std::unique_ptr<Vm>(new Vm(std::move(s)));
 }
 
@@ -430,28 +435,7 @@ bool Vm::State::HandleExit(kvm::VcpuFd& vcpu, const kvm::VcpuExit& exit) {
   return false;
 }
 
-void Vm::State::RunVcpu(uint32_t id, VcpuSlot& slot) {
-  auto setup = [&]() -> Result<kvm::VcpuFd> {
-    kvm::VcpuFd vcpu = TRY(vm->CreateVcpu(id));
-    x86_64::VcpuSetup vcpu_setup{&boot, &supported_cpuid, &supported_msrs, config.cpus};
-    TRY_CTX(x86_64::ConfigureVcpu(vcpu, vcpu_setup), "vCPU " + std::to_string(id));
-    return vcpu;
-  };
-  Result<kvm::VcpuFd> created = setup();
-  {
-    std::unique_lock lock(ready_mutex);
-    ++ready;
-    ready_cv.notify_all();
-    if (!created) {
-      lock.unlock();
-      Stop(StopReason::kError, 1, created.error().ToString());
-      return;
-    }
-    slot.vcpu.emplace(std::move(*created));
-    slot.created.store(true);
-    ready_cv.wait(lock, [this] { return go; });
-  }
-  kvm::VcpuFd& vcpu = *slot.vcpu;
+void Vm::State::RunVcpu(kvm::VcpuFd& vcpu) {
   {
     std::lock_guard lock(pause_mutex);
     ++running_threads;
@@ -463,7 +447,8 @@ void Vm::State::RunVcpu(uint32_t id, VcpuSlot& slot) {
     }
     Result<kvm::VcpuExit> exit = vcpu.Run();
     if (!exit) {
-      Stop(StopReason::kError, 1, "vCPU " + std::to_string(id) + ": " + exit.error().ToString());
+      Stop(StopReason::kError, 1,
+           "vCPU " + std::to_string(vcpu.id()) + ": " + exit.error().ToString());
       break;
     }
     if (std::holds_alternative<kvm::InterruptedExit>(*exit)) {
@@ -528,17 +513,11 @@ Result<VmOutcome> Vm::Run(EventSource* extra) {
   // From here on every VMM thread runs under the allow-list.
   TRY(InstallSeccompFilter(TRY(ParseSeccompMode(s.config.seccomp))));
 
-  for (uint32_t id = 0; id < s.config.cpus; ++id) {
-    auto slot = std::make_unique<State::VcpuSlot>();
-    State::VcpuSlot* raw = slot.get();
-    s.vcpus.push_back(std::move(slot));
-    raw->thread = std::thread([&s, id, raw] { s.RunVcpu(id, *raw); });
-  }
-  {
-    std::unique_lock lock(s.ready_mutex);
-    s.ready_cv.wait(lock, [&s] { return s.ready == s.config.cpus; });
-    s.go = true;
-    s.ready_cv.notify_all();
+  // The vCPUs exist and are configured (Create()): the threads only run them, so the guest
+  // starts as soon as a thread is scheduled, with no handshake with this one first.
+  for (auto& slot : s.vcpus) {
+    kvm::VcpuFd* vcpu = &*slot->vcpu;
+    slot->thread = std::thread([&s, vcpu] { s.RunVcpu(*vcpu); });
   }
 
   while (!s.stopping.load()) {

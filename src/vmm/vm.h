@@ -5,11 +5,11 @@
 // arrives.
 //
 // Threads: the caller's thread runs the event loop (signals, console input, and virtio queue
-// notifications that KVM delivers through ioeventfds); each vCPU runs on
-// its own thread, created, configured and run there. Create() blocks SIGTERM and SIGINT in the
-// calling thread (Run() reads them from a signalfd, also those that arrived during set-up) and
-// Run() uses SIGUSR2 to kick vCPU threads out of KVM_RUN; call both from the process's main
-// thread before other threads exist.
+// notifications that KVM delivers through ioeventfds); Create() creates and configures the
+// vCPUs on the calling thread, and Run() gives each its own thread to run on. Create() blocks
+// SIGTERM and SIGINT in the calling thread (Run() reads them from a signalfd, also those that
+// arrived during set-up) and Run() uses SIGUSR2 to kick vCPU threads out of KVM_RUN; call both
+// from the process's main thread before other threads exist.
 #pragma once
 
 #include <memory>

@@ -1,8 +1,10 @@
 // VcpuFd: owner of one KVM vCPU fd and its mapped kvm_run area; Run() returns a typed exit.
 //
-// Thread-safety: a vCPU belongs to one thread (KVM requires vCPU ioctls from the thread that
-// runs it). Only RequestImmediateExit() may be called from elsewhere (it writes one byte of
-// kvm_run, as api.rst allows, and must be followed by a signal to kick the vCPU out of KVM_RUN).
+// Thread-safety: one thread at a time. Once a vCPU has run, keep it on that thread: KVM ties it
+// to the thread of its KVM_RUN, and moving it costs an RCU grace period (set-up ioctls on
+// another thread before the first KVM_RUN cost nothing). Only RequestImmediateExit() may be
+// called from elsewhere (it writes one byte of kvm_run, as api.rst allows, and must be followed
+// by a signal to kick the vCPU out of KVM_RUN).
 #pragma once
 
 #include <linux/kvm.h>
