@@ -15,6 +15,32 @@ std::string Hex(uint64_t value) {
   return text;
 }
 
+// Maps `size` bytes at a host address aligned to kHostAlignment, so that the host address and
+// the guest physical address of every byte agree modulo 2 MiB (regions start at 0 and 4 GiB).
+// KVM backs a guest range with 2 MiB nested page-table entries only when both are aligned alike
+// and the host memory behind it is a huge page; otherwise every 4 KiB page the guest touches
+// costs a nested page fault (a Debian kernel's boot: ~29,000 of them instead of ~1,500).
+void* MapAligned(uint64_t size, int flags, int fd, off_t offset) {
+  void* reservation = ::mmap(nullptr, size + kHostAlignment, PROT_NONE,
+                             MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+  if (reservation == MAP_FAILED) return MAP_FAILED;
+  auto start = reinterpret_cast<uintptr_t>(reservation);
+  uintptr_t aligned = (start + kHostAlignment - 1) & ~(kHostAlignment - 1);
+  void* host = ::mmap(reinterpret_cast<void*>(aligned), size, PROT_READ | PROT_WRITE,
+                      flags | MAP_FIXED, fd, offset);
+  if (host == MAP_FAILED) {
+    int saved = errno;
+    ::munmap(reservation, size + kHostAlignment);
+    errno = saved;
+    return MAP_FAILED;
+  }
+  if (aligned > start) ::munmap(reservation, aligned - start);
+  uintptr_t end = aligned + size;
+  uintptr_t reservation_end = start + size + kHostAlignment;
+  if (reservation_end > end) ::munmap(reinterpret_cast<void*>(end), reservation_end - end);
+  return host;
+}
+
 }  // namespace
 
 std::vector<std::pair<uint64_t, uint64_t>> RamRanges(uint64_t size) {
@@ -47,13 +73,16 @@ Result<GuestMemory> GuestMemory::Create(const MemoryOptions& options) {
   }
   uint64_t offset = 0;
   for (auto [guest_address, size] : RamRanges(options.size)) {
-    void* host = ::mmap(nullptr, size, PROT_READ | PROT_WRITE, flags,
-                        options.memfd ? memory.memfd_.get() : -1, static_cast<off_t>(offset));
+    void* host = MapAligned(size, flags, options.memfd ? memory.memfd_.get() : -1,
+                            static_cast<off_t>(offset));
     if (host == MAP_FAILED) {
       return FailErrno("mmap " + std::to_string(size >> 20) + " MiB of guest memory" +
                        (options.hugepages ? " (huge pages)" : ""));
     }
     memory.mappings_.emplace_back(host, size);
+    // Transparent huge pages where the host offers them on request (THP "madvise", Debian's
+    // default), as QEMU and Cloud Hypervisor do; a host without THP just says no.
+    if (!options.hugepages && options.transparent_hugepages) ::madvise(host, size, MADV_HUGEPAGE);
     memory.regions_.push_back(Region{guest_address, size, static_cast<uint8_t*>(host)});
     offset += size;
   }
@@ -119,7 +148,8 @@ Result<std::vector<std::pair<uint8_t*, uint64_t>>> Chunks(const std::vector<Regi
                                                           uint64_t address, uint64_t length) {
   std::vector<std::pair<uint8_t*, uint64_t>> chunks;
   if (length == 0) return chunks;
-  if (address + length < address) return Fail("guest range " + Hex(address) + "+" + Hex(length) + " overflows");
+  if (address + length < address)
+    return Fail("guest range " + Hex(address) + "+" + Hex(length) + " overflows");
   uint64_t at = address, left = length;
   while (left > 0) {
     const Region* region = nullptr;

@@ -31,6 +31,8 @@ inline constexpr uint64_t kGiB = 1ULL << 30;
 // at 0xfee00000 and the IOAPIC at 0xfec00000), never RAM.
 inline constexpr uint64_t kMmioGapStart = 3 * kGiB;
 inline constexpr uint64_t kMmioGapEnd = 4 * kGiB;
+// Host mappings of guest RAM start at this alignment (the x86_64 huge page size).
+inline constexpr uint64_t kHostAlignment = 2 * kMiB;
 
 struct Region {
   uint64_t guest_address;
@@ -42,9 +44,10 @@ struct Region {
 std::vector<std::pair<uint64_t, uint64_t>> RamRanges(uint64_t size);
 
 struct MemoryOptions {
-  uint64_t size = 0;        // bytes, a multiple of 4 KiB (2 MiB with huge pages)
-  bool memfd = false;       // back with a memfd instead of anonymous memory
-  bool hugepages = false;   // MAP_HUGETLB / MFD_HUGETLB (needs reserved huge pages on the host)
+  uint64_t size = 0;       // bytes, a multiple of 4 KiB (2 MiB with huge pages)
+  bool memfd = false;      // back with a memfd instead of anonymous memory
+  bool hugepages = false;  // MAP_HUGETLB / MFD_HUGETLB (needs reserved huge pages on the host)
+  bool transparent_hugepages = true;  // madvise(MADV_HUGEPAGE) where hugepages is off
 };
 
 class GuestMemory {

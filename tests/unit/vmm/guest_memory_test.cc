@@ -34,6 +34,23 @@ TEST(VmmGuestMemory, CreateMapsTheSplitLayout) {
   EXPECT_FALSE(memory->ReadObject<uint8_t>(kMmioGapStart + 4096));
 }
 
+// KVM maps guest RAM with 2 MiB nested pages only where host and guest addresses agree modulo
+// 2 MiB: every region's host mapping starts 2 MiB-aligned, anonymous or memfd, and its guest
+// address is too.
+TEST(VmmGuestMemory, HostMappingsAreHugePageAligned) {
+  for (bool memfd : {false, true}) {
+    auto memory = GuestMemory::Create({.size = 3 * kGiB + 6 * kMiB, .memfd = memfd});
+    ASSERT_TRUE(memory) << memory.error().ToString();
+    ASSERT_EQ(memory->regions().size(), 2u);
+    for (const Region& r : memory->regions()) {
+      EXPECT_EQ(reinterpret_cast<uintptr_t>(r.host) % kHostAlignment, 0u) << "memfd " << memfd;
+      EXPECT_EQ(r.guest_address % kHostAlignment, 0u);
+    }
+    ASSERT_TRUE(memory->WriteObject<uint64_t>(kMmioGapEnd + 6 * kMiB - 8, 42));
+    EXPECT_EQ(*memory->ReadObject<uint64_t>(kMmioGapEnd + 6 * kMiB - 8), 42u);
+  }
+}
+
 TEST(VmmGuestMemory, MemfdBacking) {
   auto memory = GuestMemory::Create({.size = 8 * kMiB, .memfd = true});
   ASSERT_TRUE(memory) << memory.error().ToString();
@@ -53,8 +70,8 @@ class VmmGuestMemoryBounds : public ::testing::Test {
   // Two regions over plain buffers with a hole between them, as device tests use.
   std::vector<uint8_t> low_ = std::vector<uint8_t>(4096, 0);
   std::vector<uint8_t> high_ = std::vector<uint8_t>(4096, 0);
-  GuestMemory memory_ = GuestMemory::FromHost(
-      {{0, low_.size(), low_.data()}, {0x10000, high_.size(), high_.data()}});
+  GuestMemory memory_ =
+      GuestMemory::FromHost({{0, low_.size(), low_.data()}, {0x10000, high_.size(), high_.data()}});
 };
 
 TEST_F(VmmGuestMemoryBounds, OutOfRangeAccessesFailWithoutTouchingMemory) {
