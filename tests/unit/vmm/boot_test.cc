@@ -10,12 +10,12 @@
 #include <vector>
 
 #include "linux/file.h"
+#include "synthetic_images.h"
 #include "vmm/arch/x86_64/boot_params.h"
-#include "vmm/arch/x86_64/reset_vector.h"
 #include "vmm/arch/x86_64/gdt.h"
 #include "vmm/arch/x86_64/kernel_loader.h"
 #include "vmm/arch/x86_64/layout.h"
-#include "synthetic_images.h"
+#include "vmm/arch/x86_64/reset_vector.h"
 
 namespace hull::vmm::x86_64 {
 namespace {
@@ -84,6 +84,40 @@ TEST(VmmBzImage, LoadsAtOneMiBWithTheEntryAt0x200) {
   std::vector<uint8_t> loaded(8192);
   ASSERT_TRUE(memory->Read(0x100000, loaded));
   EXPECT_TRUE(std::equal(loaded.begin(), loaded.end(), image.begin() + 5 * 512));
+}
+
+// A distribution kernel (Debian's 6.1: pref_address 16 MiB, init_size ~51 MiB, relocatable):
+// it runs from its preferred address whatever the loader does, so it is loaded there and its
+// footprint, which decides what fits and where the initrd may go, is counted from there.
+TEST(VmmBzImage, LoadsAtThePreferredAddressAndCountsItsFootprintFromThere) {
+  auto image = SyntheticBzImage();
+  Put<uint32_t>(image, 0x230, 0x200000);   // kernel_alignment 2 MiB
+  image[0x234] = 1;                        // relocatable_kernel
+  Put<uint64_t>(image, 0x258, 0x1000000);  // pref_address 16 MiB
+  Put<uint32_t>(image, 0x260, 0x3378000);  // init_size
+  uint64_t end = 0x1000000 + 0x3378000;    // ~67.5 MiB
+
+  auto small = GuestMemory::Create({.size = 64 * kMiB});
+  ASSERT_TRUE(small);
+  auto refused = LoadKernel(*small, image);
+  ASSERT_FALSE(refused) << "the kernel would run past the end of a 64 MiB guest";
+  EXPECT_NE(refused.error().ToString().find("needs 68 MiB"), std::string::npos)
+      << refused.error().ToString();
+
+  auto memory = GuestMemory::Create({.size = 72 * kMiB});
+  ASSERT_TRUE(memory);
+  auto kernel = LoadKernel(*memory, image);
+  ASSERT_TRUE(kernel) << kernel.error().ToString();
+  EXPECT_EQ(kernel->entry, 0x1000200u);
+  EXPECT_EQ(kernel->end, end);
+  std::vector<uint8_t> loaded(8192);
+  ASSERT_TRUE(memory->Read(0x1000000, loaded));
+  EXPECT_TRUE(std::equal(loaded.begin(), loaded.end(), image.begin() + 5 * 512));
+  auto initrd = PlaceInitrd(72 * kMiB, kernel->end, kernel->initrd_address_max, 4 * kMiB);
+  ASSERT_TRUE(initrd) << initrd.error().ToString();
+  EXPECT_GE(*initrd, end);
+  EXPECT_FALSE(PlaceInitrd(72 * kMiB, kernel->end, kernel->initrd_address_max, 5 * kMiB))
+      << "only 4.5 MiB are left above the kernel's footprint";
 }
 
 TEST(VmmBzImage, KernelLargerThanMemoryIsAnError) {

@@ -33,18 +33,35 @@ std::string ProtocolText(uint16_t version) {
   return std::to_string(version >> 8) + "." + std::to_string(version & 0xff);
 }
 
+// Where the protected-mode kernel goes. From boot protocol 2.10 the header has the kernel's
+// preferred load address (LOAD_PHYSICAL_ADDR, 16 MiB on distribution kernels) and init_size, the
+// memory it needs from where it runs. A relocatable kernel loaded lower would move itself up to
+// its preferred address before decompressing (arch/x86/boot/compressed/head_64.S), so loading it
+// there at once costs nothing and makes [load, load + init_size) its true footprint.
+uint64_t BzImageLoadAddress(const setup_header& header) {
+  if (header.version >= 0x20a && header.pref_address >= kHighMemoryStart)
+    return header.pref_address;
+  return kHighMemoryStart;
+}
+
 Result<LoadedKernel> LoadBzImage(const memory::GuestMemory& memory,
                                  std::span<const uint8_t> image) {
   BzImage bz = TRY(ParseBzImage(image));
   LoadedKernel kernel;
   kernel.mode = EntryMode::kLinux64;
-  uint64_t load_address = kHighMemoryStart;
+  uint64_t load_address = BzImageLoadAddress(bz.header);
+  if (bz.header.relocatable_kernel && bz.header.kernel_alignment != 0 &&
+      load_address % bz.header.kernel_alignment != 0) {
+    return Fail("kernel's preferred address " + Hex(load_address) +
+                " is not aligned to its kernel_alignment " + Hex(bz.header.kernel_alignment));
+  }
   kernel.entry = load_address + 0x200;
   uint64_t needed = std::max<uint64_t>(bz.header.init_size, bz.protected_mode.size());
   kernel.end = load_address + needed;
   if (memory.Translate(load_address, needed).has_value() == false) {
-    return Fail("kernel needs " + std::to_string((needed + kHighMemoryStart) >> 20) +
-                " MiB of RAM from 1 MiB, more than the guest has");
+    return Fail("kernel needs " + std::to_string((kernel.end + memory::kMiB - 1) >> 20) +
+                " MiB of RAM (it runs from " + Hex(load_address) + " and needs " +
+                std::to_string(needed >> 10) + " KiB there), more than the guest has");
   }
   TRY_CTX(memory.Write(load_address, bz.protected_mode), "load protected-mode kernel");
   kernel.header = bz.header;
@@ -76,7 +93,8 @@ Result<LoadedKernel> LoadElf(const memory::GuestMemory& memory, std::span<const 
     if (offset > image.size() || file_size > image.size() - offset)
       return Fail("ELF segment " + std::to_string(i) + " runs past the end of the file");
     if (phdr.p_type == PT_LOAD) {
-      if (file_size > memory_size) return Fail("ELF segment " + std::to_string(i) + ": filesz > memsz");
+      if (file_size > memory_size)
+        return Fail("ELF segment " + std::to_string(i) + ": filesz > memsz");
       if (memory_size == 0) continue;
       uint64_t address = phdr.p_paddr;
       if (!memory.Translate(address, memory_size)) {
@@ -124,7 +142,8 @@ Result<LoadedKernel> LoadElf(const memory::GuestMemory& memory, std::span<const 
   } else {
     return Fail("32-bit ELF without a PVH entry note (XEN_ELFNOTE_PHYS32_ENTRY)");
   }
-  if (!memory.Translate(kernel.entry, 1)) return Fail("ELF entry point " + Hex(kernel.entry) + " is not in RAM");
+  if (!memory.Translate(kernel.entry, 1))
+    return Fail("ELF entry point " + Hex(kernel.entry) + " is not in RAM");
   return kernel;
 }
 
@@ -143,7 +162,8 @@ Result<BzImage> ParseBzImage(std::span<const uint8_t> image) {
   BzImage bz;
   bz.header_length = header_length;
   std::memcpy(&bz.header, image.data() + kSetupHeaderOffset, header_length);
-  if (bz.header.boot_flag != kBootFlag) return Fail("not a bzImage or ELF kernel (no 0xaa55 boot flag)");
+  if (bz.header.boot_flag != kBootFlag)
+    return Fail("not a bzImage or ELF kernel (no 0xaa55 boot flag)");
   if (bz.header.header != kHdrSMagic) return Fail("not a bzImage (no \"HdrS\" magic)");
   if (bz.header.version < kMinimumProtocol) {
     return Fail("boot protocol " + ProtocolText(bz.header.version) + " is too old, need " +
@@ -154,7 +174,8 @@ Result<BzImage> ParseBzImage(std::span<const uint8_t> image) {
     return Fail("kernel has no 64-bit entry point (XLF_KERNEL_64 clear)");
   unsigned setup_sects = bz.header.setup_sects == 0 ? 4 : bz.header.setup_sects;
   bz.setup_size = (setup_sects + 1) * 512;
-  if (image.size() <= bz.setup_size) return Fail("truncated: no protected-mode kernel after the setup code");
+  if (image.size() <= bz.setup_size)
+    return Fail("truncated: no protected-mode kernel after the setup code");
   bz.protected_mode = image.subspan(bz.setup_size);
   if (bz.header.syssize != 0 && uint64_t{bz.header.syssize} * 16 > bz.protected_mode.size() + 15)
     return Fail("truncated: protected-mode kernel shorter than syssize says");
@@ -164,8 +185,10 @@ Result<BzImage> ParseBzImage(std::span<const uint8_t> image) {
 Result<LoadedKernel> LoadKernel(const memory::GuestMemory& memory, std::span<const uint8_t> image) {
   if (IsElf(image)) {
     if (image.size() <= EI_CLASS) return Fail("truncated ELF header");
-    if (image[EI_CLASS] == ELFCLASS64) return LoadElf<Elf64_Ehdr, Elf64_Phdr, Elf64_Nhdr>(memory, image);
-    if (image[EI_CLASS] == ELFCLASS32) return LoadElf<Elf32_Ehdr, Elf32_Phdr, Elf32_Nhdr>(memory, image);
+    if (image[EI_CLASS] == ELFCLASS64)
+      return LoadElf<Elf64_Ehdr, Elf64_Phdr, Elf64_Nhdr>(memory, image);
+    if (image[EI_CLASS] == ELFCLASS32)
+      return LoadElf<Elf32_Ehdr, Elf32_Phdr, Elf32_Nhdr>(memory, image);
     return Fail("unknown ELF class");
   }
   return LoadBzImage(memory, image);
@@ -177,8 +200,9 @@ Result<uint64_t> PlaceInitrd(uint64_t ram_size, uint64_t lowest, uint64_t addres
   uint64_t limit = std::min(low_ram_end, address_max + 1);  // exclusive end
   lowest = (lowest + kPageSize - 1) & ~(kPageSize - 1);
   if (initrd_size > limit || ((limit - initrd_size) & ~(kPageSize - 1)) < lowest) {
-    return Fail("initrd of " + std::to_string(initrd_size) + " bytes does not fit between the kernel end " +
-                Hex(lowest) + " and " + Hex(limit) + " (the guest needs more memory)");
+    return Fail("initrd of " + std::to_string(initrd_size) +
+                " bytes does not fit between the kernel end " + Hex(lowest) + " and " + Hex(limit) +
+                " (the guest needs more memory)");
   }
   return (limit - initrd_size) & ~(kPageSize - 1);
 }
@@ -186,7 +210,8 @@ Result<uint64_t> PlaceInitrd(uint64_t ram_size, uint64_t lowest, uint64_t addres
 Result<BootInfo> LoadBootSource(const memory::GuestMemory& memory, const BootSource& source,
                                 const BootOptions& options) {
   std::string image = TRY_CTX(linux::ReadFile(source.kernel_path), "kernel");
-  auto bytes = std::span<const uint8_t>(reinterpret_cast<const uint8_t*>(image.data()), image.size());
+  auto bytes =
+      std::span<const uint8_t>(reinterpret_cast<const uint8_t*>(image.data()), image.size());
   LoadedKernel kernel = TRY_CTX(LoadKernel(memory, bytes), "kernel " + Quote(source.kernel_path));
 
   if (source.cmdline.size() > kernel.cmdline_max || source.cmdline.size() + 1 > kCmdlineMaxSize) {
@@ -195,9 +220,9 @@ Result<BootInfo> LoadBootSource(const memory::GuestMemory& memory, const BootSou
                 std::to_string(std::min<uint64_t>(kernel.cmdline_max, kCmdlineMaxSize - 1)));
   }
   TRY(memory.Fill(kCmdlineAddress, kCmdlineMaxSize, 0));
-  TRY(memory.Write(kCmdlineAddress, std::span<const uint8_t>(
-                                        reinterpret_cast<const uint8_t*>(source.cmdline.data()),
-                                        source.cmdline.size())));
+  TRY(memory.Write(kCmdlineAddress,
+                   std::span<const uint8_t>(reinterpret_cast<const uint8_t*>(source.cmdline.data()),
+                                            source.cmdline.size())));
 
   std::optional<Initrd> initrd;
   if (!source.initrd_path.empty()) {
@@ -206,7 +231,8 @@ Result<BootInfo> LoadBootSource(const memory::GuestMemory& memory, const BootSou
     struct stat st;
     if (::fstat(fd.get(), &st) < 0) return FailErrno("stat " + what);
     uint64_t size = static_cast<uint64_t>(st.st_size);
-    uint64_t address = TRY_CTX(PlaceInitrd(memory.size(), kernel.end, kernel.initrd_address_max, size), what);
+    uint64_t address =
+        TRY_CTX(PlaceInitrd(memory.size(), kernel.end, kernel.initrd_address_max, size), what);
     uint8_t* host = TRY_CTX(memory.Translate(address, size), what);
     uint64_t done = 0;
     while (done < size) {
