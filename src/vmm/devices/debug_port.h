@@ -14,6 +14,7 @@
 #include <cstdint>
 #include <functional>
 
+#include "vmm/arch/x86_64/layout.h"
 #include "vmm/devices/bus.h"
 
 namespace hull::vmm::devices {
@@ -33,7 +34,7 @@ class DebugExit : public BusDevice {
 
 class PvPanic : public BusDevice {
  public:
-  static constexpr uint16_t kPort = 0x505;
+  static constexpr uint16_t kPort = x86_64::kPvPanicPort;
   static constexpr uint8_t kPanicked = 0x01;
   static constexpr uint8_t kCrashLoaded = 0x02;
   explicit PvPanic(std::function<void(uint8_t)> on_event) : on_event_(std::move(on_event)) {}

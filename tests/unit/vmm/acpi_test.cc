@@ -30,8 +30,8 @@ uint8_t Sum(const std::vector<uint8_t>& image, uint64_t offset, uint64_t length)
 class VmmAcpi : public ::testing::Test {
  protected:
   void SetUp() override {
-    auto image = BuildTables({.vcpu_count = 4, .virtio_devices = {{0xd0000000, 0x1000, 5},
-                                                                   {0xd0001000, 0x1000, 6}}});
+    auto image = BuildTables(
+        {.vcpu_count = 4, .virtio_devices = {{0xd0000000, 0x1000, 5}, {0xd0001000, 0x1000, 6}}});
     ASSERT_TRUE(image) << image.error().ToString();
     image_ = std::move(*image);
   }
@@ -45,8 +45,12 @@ class VmmAcpi : public ::testing::Test {
     EXPECT_EQ(Sum(image_, offset, length), 0) << signature << " checksum";
     return offset;
   }
-  uint64_t Fadt() { return Table(Get<uint64_t>(image_, Table(Get<uint64_t>(image_, 24), "XSDT") + 36), "FACP"); }
-  uint64_t Madt() { return Table(Get<uint64_t>(image_, Table(Get<uint64_t>(image_, 24), "XSDT") + 44), "APIC"); }
+  uint64_t Fadt() {
+    return Table(Get<uint64_t>(image_, Table(Get<uint64_t>(image_, 24), "XSDT") + 36), "FACP");
+  }
+  uint64_t Madt() {
+    return Table(Get<uint64_t>(image_, Table(Get<uint64_t>(image_, 24), "XSDT") + 44), "APIC");
+  }
   uint64_t Dsdt() { return Table(Get<uint64_t>(image_, Fadt() + 140), "DSDT"); }
 
   std::vector<uint8_t> image_;
@@ -109,7 +113,8 @@ TEST_F(VmmAcpi, MadtListsEveryVcpuAndTheIoApic) {
 TEST_F(VmmAcpi, DsdtDisassemblesWithIasl) {
   uint64_t dsdt = Dsdt();
   uint32_t length = Get<uint32_t>(image_, dsdt + 4);
-  if (::system("command -v iasl >/dev/null 2>&1") != 0) GTEST_SKIP() << "iasl (acpica-tools) is not installed";
+  if (::system("command -v iasl >/dev/null 2>&1") != 0)
+    GTEST_SKIP() << "iasl (acpica-tools) is not installed";
   char pattern[] = "/tmp/hull-vmm-acpi-XXXXXX";
   ASSERT_NE(mkdtemp(pattern), nullptr);
   std::string dir = pattern;
@@ -120,11 +125,12 @@ TEST_F(VmmAcpi, DsdtDisassemblesWithIasl) {
   std::string source = linux::ReadFile(dir + "/dsdt.dsl").value_or("");
   (void)linux::RemoveAll(dir);
   ASSERT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0) << log;
-  for (const char* expected : {"Name (\\_S5, Package (0x02)", "\"LNRO0005\"", "EisaId (\"PNP0501\")",
-                               "EisaId (\"PNP0303\")", "EisaId (\"PNP0B00\")", "Device (V000)",
-                               "Device (V001)", "Memory32Fixed (ReadWrite,", "0xD0001000",
-                               "Interrupt (ResourceConsumer, Edge, ActiveHigh, Exclusive, ,, )",
-                               "IO (Decode16,"}) {
+  for (const char* expected :
+       {"Name (\\_S5, Package (0x02)", "\"LNRO0005\"", "EisaId (\"PNP0501\")",
+        "EisaId (\"PNP0303\")", "EisaId (\"PNP0B00\")", "Device (V000)", "\"QEMU0001\"",
+        "0x0505,             // Range Minimum", "Device (V001)", "Memory32Fixed (ReadWrite,",
+        "0xD0001000", "Interrupt (ResourceConsumer, Edge, ActiveHigh, Exclusive, ,, )",
+        "IO (Decode16,"}) {
     EXPECT_NE(source.find(expected), std::string::npos) << expected << "\n" << source;
   }
 }

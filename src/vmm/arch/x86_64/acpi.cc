@@ -4,6 +4,7 @@
 #include <string>
 
 #include "vmm/arch/x86_64/aml.h"
+#include "vmm/arch/x86_64/layout.h"
 
 namespace hull::vmm::x86_64::acpi {
 namespace {
@@ -52,6 +53,8 @@ void PutPortAddress(Bytes& table, size_t offset, uint16_t port) {
   Put<uint64_t>(table, offset + 4, port);
 }
 
+// The device list reads as the ASL it encodes, so clang-format leaves it alone.
+// clang-format off
 Bytes BuildDsdt(const AcpiConfig& config) {
   std::vector<Bytes> devices;
   devices.push_back(aml::Device("COM1", {
@@ -67,6 +70,12 @@ Bytes BuildDsdt(const AcpiConfig& config) {
   devices.push_back(aml::Device("RTC_", {
       aml::Name("_HID", aml::EisaId("PNP0B00")),
       aml::Name("_CRS", aml::ResourceTemplate({aml::IoPort(0x70, 2)})),
+  }));
+  // QEMU's pvpanic device: Linux's pvpanic driver binds to this _HID, reads which events the
+  // device supports and reports a panic through the port.
+  devices.push_back(aml::Device("PEVT", {
+      aml::Name("_HID", aml::String("QEMU0001")),
+      aml::Name("_CRS", aml::ResourceTemplate({aml::IoPort(kPvPanicPort, 1)})),
   }));
   for (size_t i = 0; i < config.virtio_devices.size(); ++i) {
     const VirtioMmioDevice& d = config.virtio_devices[i];
@@ -90,6 +99,7 @@ Bytes BuildDsdt(const AcpiConfig& config) {
   Finish(dsdt);
   return dsdt;
 }
+// clang-format on
 
 Bytes BuildFadt(uint64_t dsdt_address) {
   Bytes fadt = Header("FACP", 6);

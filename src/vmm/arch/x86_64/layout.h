@@ -26,5 +26,7 @@ inline constexpr uint64_t kHighMemoryStart = 0x100000;  // 1 MiB: where kernels 
 // The KVM TSS (three pages) and identity-map page, inside the MMIO gap below the BIOS area.
 inline constexpr uint64_t kKvmIdentityMapAddress = 0xfffbc000;
 inline constexpr uint64_t kKvmTssAddress = 0xfffbd000;
+// I/O port of the pvpanic device (QEMU's ISA pvpanic), announced in the DSDT.
+inline constexpr uint16_t kPvPanicPort = 0x505;
 
 }  // namespace hull::vmm::x86_64
