@@ -124,10 +124,15 @@ TEST(VmmMsrs, BootValuesFilteredBySupport) {
                            [](const kvm_msr_entry& e) { return e.index == kMsrIa32MiscEnable; });
   ASSERT_NE(misc, all.end());
   EXPECT_EQ(misc->data, kMiscEnableFastString);
+  auto mtrr = std::find_if(all.begin(), all.end(),
+                           [](const kvm_msr_entry& e) { return e.index == kMsrMtrrDefType; });
+  ASSERT_NE(mtrr, all.end());
+  EXPECT_EQ(mtrr->data, 0x806u) << "MTRRs on, write-back by default";
   auto some = BootMsrs({kMsrLstar, kMsrStar, 0x12345});
-  ASSERT_EQ(some.size(), 2u);
+  ASSERT_EQ(some.size(), 3u);
   EXPECT_EQ(some[0].index, kMsrStar);
   EXPECT_EQ(some[1].index, kMsrLstar);
+  EXPECT_EQ(some[2].index, kMsrMtrrDefType) << "KVM does not list the MTRRs but has them";
 }
 
 const kvm_cpuid_entry2* Find(const std::vector<kvm_cpuid_entry2>& table, uint32_t function,
@@ -147,7 +152,14 @@ std::vector<kvm_cpuid_entry2> SyntheticSupported() {
       {.function = 0x1f, .index = 0, .flags = KVM_CPUID_FLAG_SIGNIFCANT_INDEX},
       {.function = 0x40000000, .eax = 0x40000001},
       {.function = 0x40000001, .eax = 0x01007afb},
-      {.function = 0x80000000, .eax = 0x80000008},
+      {.function = 0x80000000, .eax = 0x8000001e},
+      {.function = 0x80000008, .eax = 0x3030, .ecx = 0x0001707f},  // host: 128 cores, 7 id bits
+      {.function = 0x8000001d, .index = 0, .flags = KVM_CPUID_FLAG_SIGNIFCANT_INDEX, .eax = 0x4121},
+      {.function = 0x8000001d,
+       .index = 3,
+       .flags = KVM_CPUID_FLAG_SIGNIFCANT_INDEX,
+       .eax = 0x3c163},
+      {.function = 0x8000001e, .eax = 0x7f, .ebx = 0x13f, .ecx = 0x300},
   };
 }
 
@@ -177,6 +189,24 @@ TEST(VmmCpuid, TopologyAndApicIdPerVcpu) {
   }
 }
 
+// The caches and core counts the guest sees are its own, not the host's: private L1/L2, one L3
+// shared by all vCPUs; on AMD the core count and core-id bits of leaf 0x80000008 too.
+TEST(VmmCpuid, CachesAndAmdCoreCountDescribeTheGuest) {
+  auto table = NormalizeCpuid(SyntheticSupported(), {.apic_id = 2, .vcpu_count = 6});
+  EXPECT_EQ((Find(table, 4)->eax >> 14) & 0xfff, 0u) << "L1 is private";
+  EXPECT_EQ((Find(table, 0x8000001d, 0)->eax >> 14) & 0xfff, 0u) << "L1 is private";
+  EXPECT_EQ((Find(table, 0x8000001d, 3)->eax >> 14) & 0xfff, 5u) << "L3 shared by 6 vCPUs";
+  EXPECT_EQ(Find(table, 0x8000001d, 3)->eax & 0x3fff, 0x0163u) << "cache type and level kept";
+  const auto* amd = Find(table, 0x80000008);
+  EXPECT_EQ(amd->ecx & 0xff, 5u) << "6 cores";
+  EXPECT_EQ((amd->ecx >> 12) & 0xf, 3u) << "3 APIC id bits number the cores";
+  EXPECT_EQ(amd->ecx & 0x30000u, 0x10000u) << "other host bits kept";
+  EXPECT_EQ(amd->eax, 0x3030u);
+  const auto* ext = Find(table, 0x8000001e);
+  EXPECT_EQ(ext->eax, 2u);
+  EXPECT_EQ(ext->ebx, 2u) << "core id, one thread per core";
+}
+
 TEST(VmmCpuid, SingleVcpuHasNoHtt) {
   auto table = NormalizeCpuid(SyntheticSupported(), {.apic_id = 0, .vcpu_count = 1});
   EXPECT_FALSE(Find(table, 1)->edx & (1u << 28));
@@ -184,7 +214,8 @@ TEST(VmmCpuid, SingleVcpuHasNoHtt) {
 }
 
 TEST(VmmCpuid, KvmLeavesAndTscFrequency) {
-  auto table = NormalizeCpuid(SyntheticSupported(), {.apic_id = 0, .vcpu_count = 1, .tsc_khz = 2500000});
+  auto table =
+      NormalizeCpuid(SyntheticSupported(), {.apic_id = 0, .vcpu_count = 1, .tsc_khz = 2500000});
   const auto* signature = Find(table, 0x40000000);
   ASSERT_NE(signature, nullptr);
   char text[13] = {};

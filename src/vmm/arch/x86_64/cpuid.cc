@@ -35,6 +35,16 @@ void AddTopologyLeaf(std::vector<kvm_cpuid_entry2>& out, uint32_t function,
   }
 }
 
+// Cache description leaves (Intel leaf 4, AMD leaf 0x8000001d) share a layout: EAX 7:5 is the
+// cache level, EAX 25:14 the number of logical processors sharing the cache minus one. Every
+// vCPU has private L1 and L2 caches and all of them share the last level (L3), so the guest's
+// scheduler sees the machine it was given, not the host's.
+uint32_t WithCacheSharing(uint32_t eax, uint32_t vcpu_count) {
+  uint32_t level = (eax >> 5) & 7;
+  uint32_t sharing = level >= 3 ? std::min<uint32_t>(vcpu_count, 4096) - 1 : 0;
+  return (eax & ~(0xfffu << 14)) | (sharing << 14);
+}
+
 }  // namespace
 
 std::vector<kvm_cpuid_entry2> NormalizeCpuid(const std::vector<kvm_cpuid_entry2>& supported,
@@ -48,14 +58,28 @@ std::vector<kvm_cpuid_entry2> NormalizeCpuid(const std::vector<kvm_cpuid_entry2>
         entry.ebx = (entry.ebx & 0x0000ffffu) | (topology.apic_id << 24) |
                     (std::min<uint32_t>(topology.vcpu_count, 255) << 16);
         entry.ecx |= kLeaf1HypervisorBit;
-        if (topology.vcpu_count > 1) entry.edx |= kLeaf1HttBit;
-        else entry.edx &= ~kLeaf1HttBit;
+        if (topology.vcpu_count > 1)
+          entry.edx |= kLeaf1HttBit;
+        else
+          entry.edx &= ~kLeaf1HttBit;
         break;
       case 4:
-        // Cores per package sharing this cache level's package, minus one (EAX 31:26); one
-        // thread shares each cache (EAX 25:14 = 0).
-        entry.eax = (entry.eax & 0x3fff) | ((std::min<uint32_t>(topology.vcpu_count, 64) - 1) << 26);
+        // Cores per package minus one (EAX 31:26), and who shares this cache (EAX 25:14).
+        entry.eax = WithCacheSharing(entry.eax, topology.vcpu_count);
+        entry.eax =
+            (entry.eax & 0x03ffffffu) | ((std::min<uint32_t>(topology.vcpu_count, 64) - 1) << 26);
         break;
+      case 0x8000001d:
+        entry.eax = WithCacheSharing(entry.eax, topology.vcpu_count);
+        break;
+      case 0x80000008: {
+        // AMD: ECX 7:0 is the number of cores minus one, ECX 15:12 the APIC id bits that
+        // number cores (Linux derives the package from both); the other bits stay the host's.
+        uint32_t core_bits = topology.vcpu_count <= 1 ? 0 : std::bit_width(topology.vcpu_count - 1);
+        entry.ecx = (entry.ecx & ~0xf0ffu) | (core_bits << 12) |
+                    (std::min<uint32_t>(topology.vcpu_count, 256) - 1);
+        break;
+      }
       case 0xb:
       case 0x1f: {
         bool& added = added_topology[entry.function == 0x1f];
@@ -64,9 +88,9 @@ std::vector<kvm_cpuid_entry2> NormalizeCpuid(const std::vector<kvm_cpuid_entry2>
         continue;
       }
       case 0x8000001e:
-        entry.eax = topology.apic_id;                // extended APIC id
-        entry.ebx = topology.apic_id & 0xff;         // core id, one thread per core
-        entry.ecx = 0;                               // node 0
+        entry.eax = topology.apic_id;         // extended APIC id
+        entry.ebx = topology.apic_id & 0xff;  // core id, one thread per core
+        entry.ecx = 0;                        // node 0
         break;
       case kHypervisorBaseLeaf:
         have_signature = true;
@@ -79,8 +103,9 @@ std::vector<kvm_cpuid_entry2> NormalizeCpuid(const std::vector<kvm_cpuid_entry2>
     out.push_back(entry);
   }
   // The KVM signature leaf: max hypervisor leaf and "KVMKVMKVM\0\0\0".
-  auto signature = std::find_if(out.begin(), out.end(),
-                                [](const kvm_cpuid_entry2& e) { return e.function == kHypervisorBaseLeaf; });
+  auto signature = std::find_if(out.begin(), out.end(), [](const kvm_cpuid_entry2& e) {
+    return e.function == kHypervisorBaseLeaf;
+  });
   if (!have_signature) {
     out.push_back(kvm_cpuid_entry2{.function = kHypervisorBaseLeaf});
     signature = out.end() - 1;
@@ -91,9 +116,8 @@ std::vector<kvm_cpuid_entry2> NormalizeCpuid(const std::vector<kvm_cpuid_entry2>
   std::memcpy(&signature->edx, kSignature + 8, 4);
   signature->eax = topology.tsc_khz != 0 ? kHypervisorTimingLeaf : kHypervisorBaseLeaf + 1;
   if (topology.tsc_khz != 0) {
-    out.push_back(kvm_cpuid_entry2{.function = kHypervisorTimingLeaf,
-                                   .eax = topology.tsc_khz,
-                                   .ebx = kKvmApicBusKhz});
+    out.push_back(kvm_cpuid_entry2{
+        .function = kHypervisorTimingLeaf, .eax = topology.tsc_khz, .ebx = kKvmApicBusKhz});
   }
   return out;
 }
