@@ -9,6 +9,8 @@
 
 #include <memory>
 
+#include "vmm/kvm/ioctls.h"
+
 namespace hull::vmm {
 
 Result<SeccompMode> ParseSeccompMode(std::string_view text) {
@@ -56,9 +58,11 @@ Result<void> InstallSeccompFilter(SeccompMode mode) {
                        SCMP_A2(SCMP_CMP_MASKED_EQ, O_ACCMODE | O_CREAT | O_TRUNC, O_RDONLY)) < 0) {
     return Fail("seccomp: cannot allow read-only openat");
   }
-  // ioctl: running a vCPU, its registers for an error report, and the IRQ line; the VM, its
-  // vCPUs, memory and devices (taps included) are all set up before the filter.
-  const unsigned long kIoctls[] = {KVM_RUN, KVM_GET_REGS, KVM_IRQ_LINE};
+  // ioctl: running a vCPU, its registers for an error report, the IRQ line (in-kernel irqchip),
+  // and the user-space IOAPIC's interrupts and routes (split irqchip); the VM, its vCPUs,
+  // memory and devices (taps included) are all set up before the filter.
+  const unsigned long kIoctls[] = {KVM_RUN, KVM_GET_REGS, KVM_IRQ_LINE, KVM_SIGNAL_MSI,
+                                   kvm::ioctls::kSetGsiRouting};
   for (unsigned long request : kIoctls) {
     if (seccomp_rule_add(ctx.get(), SCMP_ACT_ALLOW, SCMP_SYS(ioctl), 1,
                          SCMP_A1(SCMP_CMP_EQ, static_cast<scmp_datum_t>(request))) < 0) {

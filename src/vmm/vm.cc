@@ -30,6 +30,7 @@
 #include "vmm/devices/guest_log.h"
 #include "vmm/devices/i8042.h"
 #include "vmm/devices/interrupt.h"
+#include "vmm/devices/ioapic.h"
 #include "vmm/devices/panic_detector.h"
 #include "vmm/devices/rtc.h"
 #include "vmm/devices/serial.h"
@@ -41,6 +42,7 @@
 #include "vmm/kvm/kvm_system.h"
 #include "vmm/kvm/vcpu_fd.h"
 #include "vmm/kvm/vm_fd.h"
+#include "vmm/irq_routing.h"
 #include "vmm/memory/guest_memory.h"
 #include "vmm/seccomp_filter.h"
 
@@ -133,8 +135,11 @@ struct Vm::State {
   std::optional<memory::GuestMemory> memory;
   std::optional<kvm::KvmSystem> kvm;
   std::optional<kvm::VmFd> vm;
+  // With ACPI: a split irqchip and the IOAPIC in user space (devices/ioapic.h says why).
+  std::unique_ptr<KvmMsiRouting> msi_routing;
+  std::shared_ptr<devices::IoApic> ioapic;
   std::unique_ptr<Console> console;
-  std::unique_ptr<KvmIrqLine> serial_irq, keyboard_irq;
+  std::unique_ptr<devices::Interrupt> serial_irq, keyboard_irq;
   std::vector<std::unique_ptr<devices::Interrupt>> virtio_irqs;
   std::vector<IoEventBinding> io_events;  // polled by the event loop
   std::vector<std::shared_ptr<virtio::MmioTransport>> transports;
@@ -249,16 +254,25 @@ Result<std::unique_ptr<Vm>> Vm::Create(const VmConfig& config) {
   kvm::VmFd& vm = *s->vm;
   TRY(vm.SetIdentityMapAddress(x86_64::kKvmIdentityMapAddress));
   TRY(vm.SetTssAddress(x86_64::kKvmTssAddress));
-  TRY(vm.CreateIrqChip());
-  // The PIT only for guests booted without ACPI. Our FADT is hardware-reduced, and Linux then
-  // uses neither the PIT nor the PIC (its timers are kvm-clock and the LAPIC TSC-deadline
-  // timer), so with ACPI the PIT would be pure cost: KVM creates a kernel thread for it and, on
-  // close, waits for four SRCU grace periods and that thread's exit, several milliseconds of a
-  // short VM's life here.
-  if (!config.acpi) TRY(vm.CreatePit2());
-  // Guest memory is mapped now but handed to KVM last (see the end of this function).
+  // Interrupt controllers. With ACPI the guest needs only LAPICs and an IOAPIC: our FADT is
+  // hardware-reduced, so Linux uses neither the PIC nor the PIT (its timers are kvm-clock and
+  // the LAPIC TSC-deadline timer), and the IOAPIC lives in user space. Without ACPI the guest
+  // gets KVM's full in-kernel irqchip (PIC, IOAPIC) and PIT, which legacy boots rely on.
+  if (config.acpi) {
+    TRY(vm.EnableSplitIrqChip(devices::IoApic::kPins));
+  } else {
+    TRY(vm.CreateIrqChip());
+    TRY(vm.CreatePit2());
+  }
+  // Guest memory goes to KVM before anything is registered on the VM's I/O bus (the in-kernel
+  // irqchip's devices above, the ioeventfds below): each registration starts an SRCU grace
+  // period, timer-paced, that a later memslot change would wait out (5-10 ms here). Registered
+  // first, the memslot costs 0.1 ms; the grace periods then run while the guest does.
   s->memory.emplace(TRY(memory::GuestMemory::Create(
       {config.memory_mib * memory::kMiB, config.memfd, config.hugepages})));
+  uint32_t slot = 0;
+  for (const memory::Region& r : s->memory->regions())
+    TRY(vm.SetUserMemoryRegion(slot++, r.guest_address, r.size, r.host));
 
   std::vector<kvm_cpuid_entry2> supported_cpuid = TRY(s->kvm->SupportedCpuid());
   std::vector<uint32_t> supported_msrs = TRY(s->kvm->MsrIndexList());
@@ -270,8 +284,18 @@ Result<std::unique_ptr<Vm>> Vm::Create(const VmConfig& config) {
 
   // Devices.
   s->console = TRY(Console::Open(config.console));
-  s->serial_irq = std::make_unique<KvmIrqLine>(vm, devices::Serial::kCom1Irq);
-  s->keyboard_irq = std::make_unique<KvmIrqLine>(vm, devices::I8042::kKeyboardIrq);
+  if (config.acpi) {
+    s->msi_routing = std::make_unique<KvmMsiRouting>(vm);
+    s->ioapic = std::make_shared<devices::IoApic>(0, *s->msi_routing);
+    TRY(s->mmio_bus.Register(devices::IoApic::kBaseAddress, devices::IoApic::kWindowSize,
+                             s->ioapic, "IOAPIC"));
+    s->serial_irq = std::make_unique<devices::IoApicLine>(*s->ioapic, devices::Serial::kCom1Irq);
+    s->keyboard_irq =
+        std::make_unique<devices::IoApicLine>(*s->ioapic, devices::I8042::kKeyboardIrq);
+  } else {
+    s->serial_irq = std::make_unique<KvmIrqLine>(vm, devices::Serial::kCom1Irq);
+    s->keyboard_irq = std::make_unique<KvmIrqLine>(vm, devices::I8042::kKeyboardIrq);
+  }
   Console* console = s->console.get();
   State* state = s.get();
   s->serial = std::make_shared<devices::Serial>(
@@ -381,15 +405,6 @@ Result<std::unique_ptr<Vm>> Vm::Create(const VmConfig& config) {
     s->vcpus.push_back(std::move(vcpu_slot));
   }
 
-  // The memslots last. Adding one waits for an SRCU grace period on the VM, and the in-kernel
-  // irqchip's (and ioeventfds') bus registrations above have started a normal, timer-paced one
-  // that the wait queues behind: on this machine's 6.18 kernel, memory registered right after
-  // KVM_CREATE_IRQCHIP waited 5-10 ms, 5 ms later 0.2-0.5 ms, so the set-up above overlaps it.
-  // Registered before the irqchip instead, it took 0.1 ms, but closing the VM then waited
-  // 13-19 ms for that grace period.
-  uint32_t slot = 0;
-  for (const memory::Region& r : s->memory->regions())
-    TRY(vm.SetUserMemoryRegion(slot++, r.guest_address, r.size, r.host));
   return std::unique_ptr<Vm>(new Vm(std::move(s)));
 }
 
@@ -412,6 +427,10 @@ bool Vm::State::HandleExit(kvm::VcpuFd& vcpu, const kvm::VcpuExit& exit) {
     return true;
   }
   other_exits.fetch_add(1, std::memory_order_relaxed);
+  if (auto* eoi = std::get_if<kvm::IoApicEoiExit>(&exit)) {
+    if (ioapic) ioapic->EndOfInterrupt(eoi->vector);
+    return true;
+  }
   if (std::holds_alternative<kvm::InterruptedExit>(exit)) return !stopping.load();
   if (std::holds_alternative<kvm::HltExit>(exit)) {
     Stop(StopReason::kShutdown, 0, who + " halted");

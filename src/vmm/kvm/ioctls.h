@@ -25,12 +25,17 @@ struct MsrsHeader {  // struct kvm_msrs; kvm_msr_entry[] follows
 struct MsrListHeader {  // struct kvm_msr_list; uint32_t indices[] follow
   uint32_t nmsrs;
 };
+struct IrqRoutingHeader {  // struct kvm_irq_routing; kvm_irq_routing_entry[] follows
+  uint32_t nr;
+  uint32_t flags;
+};
 
 inline constexpr unsigned long kGetMsrIndexList = _IOWR(KVMIO, 0x02, MsrListHeader);
 inline constexpr unsigned long kGetSupportedCpuid = _IOWR(KVMIO, 0x05, Cpuid2Header);
 inline constexpr unsigned long kGetMsrs = _IOWR(KVMIO, 0x88, MsrsHeader);
 inline constexpr unsigned long kSetMsrs = _IOW(KVMIO, 0x89, MsrsHeader);
 inline constexpr unsigned long kSetCpuid2 = _IOW(KVMIO, 0x90, Cpuid2Header);
+inline constexpr unsigned long kSetGsiRouting = _IOW(KVMIO, 0x6a, IrqRoutingHeader);
 
 // The values C code gets from <linux/kvm.h> on x86_64.
 static_assert(kGetSupportedCpuid == 0xc008ae05);
@@ -38,5 +43,6 @@ static_assert(kGetMsrIndexList == 0xc004ae02);
 static_assert(kSetCpuid2 == 0x4008ae90);
 static_assert(kGetMsrs == 0xc008ae88);
 static_assert(kSetMsrs == 0x4008ae89);
+static_assert(kSetGsiRouting == 0x4008ae6a);
 
 }  // namespace hull::vmm::kvm::ioctls

@@ -25,6 +25,8 @@ const std::vector<Capability>& RequiredCapabilities() {
       {KVM_CAP_IRQ_ROUTING, "KVM_CAP_IRQ_ROUTING"},
       {KVM_CAP_IMMEDIATE_EXIT, "KVM_CAP_IMMEDIATE_EXIT"},
       {KVM_CAP_MP_STATE, "KVM_CAP_MP_STATE"},
+      {KVM_CAP_SPLIT_IRQCHIP, "KVM_CAP_SPLIT_IRQCHIP"},
+      {KVM_CAP_SIGNAL_MSI, "KVM_CAP_SIGNAL_MSI"},
   };
   return kCapabilities;
 }

@@ -91,6 +91,8 @@ Result<VcpuExit> VcpuFd::Run() {
     }
     case KVM_EXIT_FAIL_ENTRY:
       return FailEntryExit{run_->fail_entry.hardware_entry_failure_reason, run_->fail_entry.cpu};
+    case KVM_EXIT_IOAPIC_EOI:
+      return IoApicEoiExit{run_->eoi.vector};
     case KVM_EXIT_INTR:
       return InterruptedExit{};
     default:

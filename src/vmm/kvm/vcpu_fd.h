@@ -50,6 +50,11 @@ struct FailEntryExit {
   uint64_t hardware_reason;
   uint32_t cpu;
 };
+// With a split irqchip: the guest ended a level-triggered interrupt routed from the user-space
+// IOAPIC (KVM_EXIT_IOAPIC_EOI).
+struct IoApicEoiExit {
+  uint8_t vector;
+};
 // KVM_RUN returned EINTR, or immediate_exit was set: someone asked this vCPU to stop.
 struct InterruptedExit {};
 // Any other exit reason (not expected with the capabilities hull-vmm uses).
@@ -58,7 +63,8 @@ struct UnknownExit {
 };
 
 using VcpuExit = std::variant<IoExit, MmioExit, HltExit, ShutdownExit, SystemEventExit,
-                              InternalErrorExit, FailEntryExit, InterruptedExit, UnknownExit>;
+                              InternalErrorExit, FailEntryExit, IoApicEoiExit, InterruptedExit,
+                              UnknownExit>;
 
 class VcpuFd {
  public:

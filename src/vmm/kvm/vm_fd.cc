@@ -2,6 +2,11 @@
 
 #include <sys/ioctl.h>
 
+#include <cstring>
+#include <vector>
+
+#include "vmm/kvm/ioctls.h"
+
 #include "vmm/kvm/vcpu_fd.h"
 
 namespace hull::vmm::kvm {
@@ -39,6 +44,32 @@ Result<void> VmFd::SetIdentityMapAddress(uint64_t address) {
 Result<void> VmFd::CreateIrqChip() {
   if (::ioctl(fd_.get(), KVM_CREATE_IRQCHIP, 0) < 0) return FailErrno("KVM_CREATE_IRQCHIP");
   return {};
+}
+
+Result<void> VmFd::EnableSplitIrqChip(uint32_t ioapic_pins) {
+  kvm_enable_cap cap{};
+  cap.cap = KVM_CAP_SPLIT_IRQCHIP;
+  cap.args[0] = ioapic_pins;
+  return Ioctl(KVM_ENABLE_CAP, &cap, "KVM_ENABLE_CAP(KVM_CAP_SPLIT_IRQCHIP)");
+}
+
+Result<void> VmFd::SetGsiRouting(std::span<const kvm_irq_routing_entry> entries) {
+  std::vector<uint8_t> buffer(sizeof(ioctls::IrqRoutingHeader) +
+                              entries.size() * sizeof(kvm_irq_routing_entry));
+  ioctls::IrqRoutingHeader header{static_cast<uint32_t>(entries.size()), 0};
+  std::memcpy(buffer.data(), &header, sizeof(header));
+  if (!entries.empty())
+    std::memcpy(buffer.data() + sizeof(header), entries.data(), entries.size_bytes());
+  return Ioctl(ioctls::kSetGsiRouting, buffer.data(), "KVM_SET_GSI_ROUTING");
+}
+
+Result<void> VmFd::SignalMsi(uint64_t address, uint32_t data) {
+  kvm_msi msi{};
+  msi.address_lo = static_cast<uint32_t>(address);
+  msi.address_hi = static_cast<uint32_t>(address >> 32);
+  msi.data = data;
+  // Returns the number of LAPICs that accepted it (0 when none matched: not an error).
+  return Ioctl(KVM_SIGNAL_MSI, &msi, "KVM_SIGNAL_MSI");
 }
 
 Result<void> VmFd::CreatePit2() {

@@ -9,6 +9,7 @@
 
 #include <cstdint>
 #include <optional>
+#include <span>
 
 #include "base/error.h"
 #include "linux/unique_fd.h"
@@ -36,6 +37,13 @@ class VmFd {
   [[nodiscard]] Result<void> SetIdentityMapAddress(uint64_t address);
   // KVM_CREATE_IRQCHIP: in-kernel PIC, IOAPIC and per-vCPU LAPICs. Call before creating vCPUs.
   [[nodiscard]] Result<void> CreateIrqChip();
+  // KVM_ENABLE_CAP(KVM_CAP_SPLIT_IRQCHIP): LAPICs in the kernel, the IOAPIC in user space with
+  // `ioapic_pins` GSIs reserved for it; no PIC, no PIT. Instead of CreateIrqChip(), before vCPUs.
+  [[nodiscard]] Result<void> EnableSplitIrqChip(uint32_t ioapic_pins);
+  // KVM_SET_GSI_ROUTING: replaces the whole GSI routing table.
+  [[nodiscard]] Result<void> SetGsiRouting(std::span<const kvm_irq_routing_entry> entries);
+  // KVM_SIGNAL_MSI: delivers one MSI message to the LAPICs.
+  [[nodiscard]] Result<void> SignalMsi(uint64_t address, uint32_t data);
   // KVM_CREATE_PIT2 with the speaker port dummy flag.
   [[nodiscard]] Result<void> CreatePit2();
   // KVM_IRQ_LINE: sets GSI `irq` to `level` on the in-kernel irqchip.
