@@ -267,6 +267,14 @@ TEST_F(VmmKvm, ManyVcpusStartAndStop) {
   EXPECT_EQ(o.status, 42) << o.stderr_text;
 }
 
+// Every vCPU of a 32-vCPU VM comes up the way a guest kernel brings up its processors: INIT and
+// STARTUP IPIs from vCPU 0 through the in-kernel local APICs, each AP running real-mode code
+// at the STARTUP vector.
+TEST_F(VmmKvm, ThirtyTwoVcpusComeUpThroughInitAndStartupIpis) {
+  Outcome o = Run({"--kernel", Guest("smp_wakeup"), "--memory", "16", "--cpus", "32", "--console", "none"});
+  EXPECT_EQ(o.status, 0) << "status 100 + N: only N of 31 APs checked in\n" << o.stderr_text;
+}
+
 TEST_F(VmmKvm, SigtermStopsARunningVm) {
   pid_t pid = Start({"--kernel", Guest("spin"), "--memory", "16", "--cpus", "2", "--console", "none"});
   std::this_thread::sleep_for(std::chrono::milliseconds(300));
