@@ -2,7 +2,7 @@
 // cloud kernel with an initramfs built from Debian packages boots to userspace with 2 vCPUs,
 // reads and writes a virtio-blk disk (the host checks the data), pings a tap on the host over
 // virtio-net, echoes over vsock both ways, reads virtio-rng and powers off; reboot, panic, a
-// config file and the REST API each boot it once more.
+// config file, the REST API and Ctrl-Alt-Del each boot it once more, and a tiny guest triple-faults.
 //
 // The test host boots once for the whole suite (about two minutes); each test reads its verdict
 // from the "CHECK <name> ok|FAIL <why>" lines the test host printed. The console log is kept in
@@ -41,7 +41,8 @@ class TesthostGuest : public ::testing::Test {
     std::random_device random;
     std::string seed = std::to_string(random()) + std::to_string(random());
     std::string command = std::string(HULL_SOURCE_DIR "/tests/integration/testhost/run_checks.sh ") +
-                          HULL_VMM_BINARY + " " + HULL_VSOCK_PROBE + " " + seed + " 2>&1";
+                          HULL_VMM_BINARY + " " + HULL_VSOCK_PROBE + " " + HULL_TRIPLE_FAULT_GUEST + " " +
+                          seed + " 2>&1";
     FILE* pipe = ::popen(command.c_str(), "r");
     if (!pipe) {
       outcome.skip_reason = "popen failed";
@@ -88,6 +89,8 @@ TEST_F(TesthostGuest, PanicExitsTwo) { ExpectCheck("panic"); }
 TEST_F(TesthostGuest, BootsFromAConfigFile) { ExpectCheck("config-file"); }
 TEST_F(TesthostGuest, ApiRejectsABadMachineConfig) { ExpectCheck("api-rejects-bad-config"); }
 TEST_F(TesthostGuest, BootsThroughTheApi) { ExpectCheck("api-boot"); }
+TEST_F(TesthostGuest, CtrlAltDelThroughTheApiRebootsAndExitsZero) { ExpectCheck("ctrl-alt-del"); }
+TEST_F(TesthostGuest, TripleFaultExitsZero) { ExpectCheck("triple-fault"); }
 
 TEST_F(TesthostGuest, AllChecksRan) {
   const Outcome& outcome = TheOutcome();
