@@ -213,6 +213,38 @@ TEST_F(VmmKvm, VirtioRngServesAGuestDriverThroughIoeventfd) {
   EXPECT_EQ(o.status, 0) << "failed step " << o.status << ": " << o.stderr_text;
 }
 
+// HugePages_Free from /proc/meminfo (2 MiB pages).
+uint64_t FreeHugePages() {
+  std::string meminfo = hull::linux::ReadFile("/proc/meminfo").value_or("");
+  size_t at = meminfo.find("HugePages_Free:");
+  return at == std::string::npos ? 0 : std::stoull(meminfo.substr(at + 15));
+}
+
+TEST_F(VmmKvm, MemfdBackedGuestMemory) {
+  Outcome o =
+      Run({"--kernel", Guest("debug_exit"), "--memory", "16", "--memfd", "--console", "none"});
+  EXPECT_EQ(o.status, 42) << o.stderr_text;
+}
+
+TEST_F(VmmKvm, HugePagesWithoutAReservationAreAClearError) {
+  for (bool memfd : {false, true}) {
+    std::vector<std::string> args = {"--kernel",    Guest("debug_exit"), "--memory", "16",
+                                     "--hugepages", "--console",         "none"};
+    if (memfd) args.push_back("--memfd");
+    Outcome o = Run(args);
+    if (FreeHugePages() >= 8) {
+      EXPECT_EQ(o.status, 42) << o.stderr_text;
+      continue;
+    }
+    EXPECT_EQ(o.status, 1) << "memfd " << memfd
+                           << ": an error, not a crash (SIGBUS is 135): " << o.stderr_text;
+    EXPECT_NE(o.stderr_text.find("hugepages: 16 MiB of 2 MiB huge pages needed"), std::string::npos)
+        << o.stderr_text;
+    EXPECT_NE(o.stderr_text.find("/proc/sys/vm/nr_hugepages has"), std::string::npos)
+        << o.stderr_text;
+  }
+}
+
 TEST_F(VmmKvm, MissingDiskIsAClearError) {
   Outcome o = Run({"--kernel", Guest("debug_exit"), "--disk", dir_ + "/missing.img"});
   EXPECT_EQ(o.status, 1);
