@@ -90,8 +90,10 @@ HttpResponse VmmApi::Handle(const HttpRequest& request) {
     Vm::Metrics m = vm_->GetMetrics();
     return {200, Json{{"state", StateName()},
                       {"uptime_ms", m.uptime_ms},
-                      {"vcpu_exits", {{"io", m.io_exits}, {"mmio", m.mmio_exits}, {"other", m.other_exits}}},
-                      {"console_bytes", m.console_bytes}}
+                      {"vcpu_exits",
+                       {{"io", m.io_exits}, {"mmio", m.mmio_exits}, {"other", m.other_exits}}},
+                      {"console_bytes", m.console_bytes},
+                      {"console_dropped_bytes", m.console_dropped_bytes}}
                      .dump()};
   }
   if (request.method == "PUT" && request.path == "/actions") return Action(request.body);

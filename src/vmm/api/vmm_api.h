@@ -3,10 +3,10 @@
 // Ctrl-Alt-Del. Bodies are JSON; unknown fields and wrong types are 400 errors whose
 // fault_message names the field.
 //
-//   GET   /                         {"id", "state": "Not started"|"Running"|"Paused", "vmm_version"}
-//   GET   /vm/config                the configuration, in the --config file format
+//   GET   /                         {"id", "state": "Not started"|"Running"|"Paused",
+//   "vmm_version"} GET   /vm/config                the configuration, in the --config file format
 //   GET   /metrics                  {"state", "uptime_ms", "vcpu_exits": {"io", "mmio", "other"},
-//                                    "console_bytes"}
+//                                    "console_bytes", "console_dropped_bytes"}
 //   PUT   /boot-source              {"kernel_image_path", "initrd_path", "boot_args"}
 //   PUT   /machine-config           {"vcpu_count", "mem_size_mib"}
 //   PUT   /drives/{id}              {"drive_id", "path_on_host", "is_read_only", "is_root_device"}

@@ -1,14 +1,15 @@
 // hull-vmm end to end on this machine's /dev/kvm with tiny guests (tests/fixtures/guests): the
 // exit statuses and console output a user of the binary sees.
 #include <fcntl.h>
-#include <pty.h>
-#include <termios.h>
 #include <gtest/gtest.h>
+#include <pty.h>
 #include <signal.h>
 #include <spawn.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <sys/un.h>
 #include <sys/wait.h>
+#include <termios.h>
 #include <unistd.h>
 
 #include <chrono>
@@ -46,8 +47,10 @@ class VmmKvm : public ::testing::Test {
     return std::string(HULL_VMM_GUESTS) + "/" + name + ".elf";
   }
 
-  // Starts hull-vmm with `args`; stderr goes to a file in the test directory.
-  pid_t Start(std::vector<std::string> args) {
+  // Starts hull-vmm with `args`; stderr goes to a file in the test directory, stdout to
+  // `stdout_path` (default: a file there too).
+  pid_t Start(std::vector<std::string> args, std::string stdout_path = "") {
+    if (stdout_path.empty()) stdout_path = dir_ + "/stdout";
     args.insert(args.begin(), HULL_VMM_BINARY);
     std::vector<char*> argv;
     for (auto& a : args) argv.push_back(a.data());
@@ -55,7 +58,7 @@ class VmmKvm : public ::testing::Test {
     posix_spawn_file_actions_t actions;
     posix_spawn_file_actions_init(&actions);
     posix_spawn_file_actions_addopen(&actions, STDIN_FILENO, "/dev/null", O_RDONLY, 0);
-    posix_spawn_file_actions_addopen(&actions, STDOUT_FILENO, (dir_ + "/stdout").c_str(),
+    posix_spawn_file_actions_addopen(&actions, STDOUT_FILENO, stdout_path.c_str(),
                                      O_WRONLY | O_CREAT | O_TRUNC, 0644);
     posix_spawn_file_actions_addopen(&actions, STDERR_FILENO, (dir_ + "/stderr").c_str(),
                                      O_WRONLY | O_CREAT | O_TRUNC, 0644);
@@ -405,6 +408,38 @@ TEST_F(VmmKvm, ApiConfiguresStartsPausesAndResumes) {
   Outcome o = Wait(pid, std::chrono::seconds(10));
   EXPECT_EQ(o.status, 0) << o.stderr_text;
   EXPECT_FALSE(hull::linux::Exists(sock));
+}
+
+// The review's reproduction: a guest flooding COM1 onto a stdout FIFO whose reader never reads.
+// Console output must not block the vCPU (the VM keeps running and drops output, counted in the
+// metrics) and SIGTERM must stop the VM at once.
+TEST_F(VmmKvm, UnreadStdoutNeitherBlocksTheGuestNorTheStop) {
+  std::string fifo = dir_ + "/console.fifo";
+  ASSERT_EQ(::mkfifo(fifo.c_str(), 0600), 0) << strerror(errno);
+  // A reader that exists (so the VMM's open does not wait) and never reads; a one-page pipe so
+  // that the slow emulated guest fills it quickly.
+  hull::linux::UniqueFd reader(::open(fifo.c_str(), O_RDONLY | O_NONBLOCK | O_CLOEXEC));
+  ASSERT_TRUE(reader) << strerror(errno);
+  ASSERT_GT(::fcntl(reader.get(), F_SETPIPE_SZ, 4096), 0) << strerror(errno);
+  std::string sock = dir_ + "/api.sock";
+  pid_t pid =
+      Start({"--kernel", Guest("serial_flood"), "--memory", "16", "--api-sock", sock}, fifo);
+  std::string metrics;
+  uint64_t dropped = 0;
+  auto give_up = std::chrono::steady_clock::now() + std::chrono::seconds(10);
+  while (dropped == 0 && std::chrono::steady_clock::now() < give_up) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    metrics = Api(sock, "GET", "/metrics");
+    size_t at = metrics.find("\"console_dropped_bytes\":");
+    if (at != std::string::npos) dropped = std::stoull(metrics.substr(at + 24));
+  }
+  EXPECT_GT(dropped, 0u) << "the guest kept writing past the buffer: " << metrics;
+  auto stop = std::chrono::steady_clock::now();
+  ::kill(pid, SIGTERM);
+  Outcome o = Wait(pid, std::chrono::seconds(5));
+  EXPECT_EQ(o.status, 0) << o.stderr_text;
+  EXPECT_LT(std::chrono::steady_clock::now() - stop, std::chrono::seconds(1))
+      << "stopping must not wait for the console's reader";
 }
 
 TEST_F(VmmKvm, ApiSendCtrlAltDelReachesTheKeyboard) {
