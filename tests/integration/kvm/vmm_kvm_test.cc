@@ -385,11 +385,19 @@ TEST_F(VmmKvm, ApiConfiguresStartsPausesAndResumes) {
   pid_t pid = Start({"--api-sock", sock, "--console", "none"});
   EXPECT_EQ(Api(sock, "GET", "/").substr(0, 3), "200");
   EXPECT_NE(Api(sock, "GET", "/").find("Not started"), std::string::npos);
-  // A kernel that does not exist fails InstanceStart with a message; the process stays up.
-  EXPECT_EQ(Api(sock, "PUT", "/boot-source", R"({"kernel_image_path": ")" + dir_ + R"(/none"})"), "204 ");
+  // A kernel that does not exist is refused when it is put; one that is not a kernel fails
+  // InstanceStart with a message. The process stays up.
+  std::string missing =
+      Api(sock, "PUT", "/boot-source", R"({"kernel_image_path": ")" + dir_ + R"(/none"})");
+  EXPECT_EQ(missing.substr(0, 3), "400");
+  EXPECT_NE(missing.find("kernel_image_path: open \\\"" + dir_ + "/none"), std::string::npos)
+      << missing;
+  ASSERT_TRUE(hull::linux::WriteFile(dir_ + "/garbage", std::string(70000, '\x5a')));
+  EXPECT_EQ(Api(sock, "PUT", "/boot-source", R"({"kernel_image_path": ")" + dir_ + R"(/garbage"})"),
+            "204 ");
   std::string failed = Api(sock, "PUT", "/actions", R"({"action_type": "InstanceStart"})");
   EXPECT_EQ(failed.substr(0, 3), "400");
-  EXPECT_NE(failed.find(dir_ + "/none"), std::string::npos) << failed;
+  EXPECT_NE(failed.find("not a bzImage"), std::string::npos) << failed;
   EXPECT_EQ(Api(sock, "PUT", "/boot-source", R"({"kernel_image_path": ")" + Guest("spin") + R"("})"), "204 ");
   EXPECT_EQ(Api(sock, "PUT", "/machine-config", R"({"vcpu_count": 2, "mem_size_mib": 16})"), "204 ");
   EXPECT_EQ(Api(sock, "PUT", "/actions", R"({"action_type": "InstanceStart"})"), "204 ");
@@ -451,6 +459,24 @@ TEST_F(VmmKvm, ApiSendCtrlAltDelReachesTheKeyboard) {
   EXPECT_EQ(o.status, 0) << "exit 10 + keyboard interrupts seen: " << o.status << " " << o.stderr_text;
 }
 
+// Devices given by flags stay when the API adds more (they were dropped by the first PUT).
+TEST_F(VmmKvm, ApiKeepsDisksGivenByFlags) {
+  std::string sock = dir_ + "/api.sock";
+  ASSERT_TRUE(hull::linux::WriteFile(dir_ + "/flag.img", std::string(65536, 0)));
+  ASSERT_TRUE(hull::linux::WriteFile(dir_ + "/api.img", std::string(65536, 0)));
+  pid_t pid = Start({"--api-sock", sock, "--console", "none", "--disk", dir_ + "/flag.img"});
+  EXPECT_EQ(Api(sock, "PUT", "/drives/data",
+                R"({"drive_id": "data", "path_on_host": ")" + dir_ +
+                    R"(/api.img", "is_read_only": true})"),
+            "204 ");
+  std::string config = Api(sock, "GET", "/vm/config");
+  EXPECT_NE(config.find(dir_ + "/flag.img"), std::string::npos) << config;
+  EXPECT_NE(config.find(dir_ + "/api.img"), std::string::npos) << config;
+  ::kill(pid, SIGTERM);
+  Outcome o = Wait(pid, std::chrono::seconds(10));
+  EXPECT_EQ(o.status, 0) << o.stderr_text;
+}
+
 TEST_F(VmmKvm, ApiStartedGuestRunsToItsExit) {
   std::string sock = dir_ + "/api.sock";
   pid_t pid = Start({"--api-sock", sock, "--console", "none"});
@@ -478,6 +504,15 @@ TEST_F(VmmKvm, BadInputIsAClearErrorNotACrash) {
   Outcome json = Run({"--config", dir_ + "/vm.json", "--kernel", Guest("debug_exit")});
   EXPECT_EQ(json.status, 1);
   EXPECT_NE(json.stderr_text.find("machine.cpu: unknown field"), std::string::npos) << json.stderr_text;
+
+  // Range errors in a config file name the file and the field.
+  ASSERT_TRUE(hull::linux::WriteFile(dir_ + "/small.json", R"({"machine": {"memory_mib": 2}})"));
+  Outcome small = Run({"--config", dir_ + "/small.json", "--kernel", Guest("debug_exit")});
+  EXPECT_EQ(small.status, 1);
+  EXPECT_NE(small.stderr_text.find("config \"" + dir_ +
+                                   "/small.json\": machine.memory_mib: 2 MiB is out of range"),
+            std::string::npos)
+      << small.stderr_text;
 }
 
 TEST_F(VmmKvm, ConfigFile) {
