@@ -54,8 +54,9 @@ int main(int argc, char** argv) {
   auto* rng_opt = app.add_flag("--rng", rng, "add a virtio-rng device");
   auto* no_acpi_opt = app.add_flag("--no-acpi", no_acpi,
                                    "no ACPI tables; announce virtio devices on the command line");
-  auto* seccomp_opt = app.add_option("--seccomp", seccomp,
-                                     "system call allow-list once the VM runs: on, log or off");
+  auto* seccomp_opt = app.add_option(
+      "--seccomp", seccomp,
+      "system call allow-lists (the API before the start, the running VM): on, log or off");
   app.add_flag("-v,--verbose", verbose, "log debug messages");
   CLI11_PARSE(app, argc, argv);
 

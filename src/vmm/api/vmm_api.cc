@@ -19,6 +19,7 @@
 #include "base/version.h"
 #include "vmm/api/request_body.h"
 #include "vmm/devices/virtio/net.h"
+#include "vmm/seccomp_filter.h"
 
 namespace hull::vmm::api {
 namespace {
@@ -429,8 +430,12 @@ Result<VmOutcome> RunWithApi(const std::string& api_socket, VmConfig initial, bo
   sigaddset(&stop_signals, SIGTERM);
   sigaddset(&stop_signals, SIGINT);
   if (pthread_sigmask(SIG_BLOCK, &stop_signals, nullptr) != 0) return Fail("pthread_sigmask");
+  SeccompMode seccomp = TRY(ParseSeccompMode(initial.seccomp));
   VmmApi api(std::move(initial));
   std::unique_ptr<ApiServer> server = TRY(ApiServer::Listen(api_socket, api));
+  // Requests are untrusted input: confined to what building a VM needs before the first is read
+  // (Vm::Run() narrows this further once the VM runs).
+  TRY(InstallSeccompFilter(seccomp, SeccompPhase::kSetup));
   if (start_now) TRY(api.Start());
   {
     int signal_fd = ::signalfd(-1, &stop_signals, SFD_CLOEXEC | SFD_NONBLOCK);

@@ -120,6 +120,8 @@ class ApiServer : public EventSource {
 
 // Serves the API on `api_socket` until InstanceStart (or at once when `start_now`), then runs
 // the VM with the API still served. SIGTERM/SIGINT before the start end it with status 0.
+// Everything after the socket is bound runs under the set-up seccomp allow-list
+// (seccomp_filter.h), then the run allow-list once the VM runs.
 [[nodiscard]] Result<VmOutcome> RunWithApi(const std::string& api_socket, VmConfig initial,
                                            bool start_now);
 

@@ -477,6 +477,71 @@ TEST_F(VmmKvm, ApiKeepsDisksGivenByFlags) {
   EXPECT_EQ(o.status, 0) << o.stderr_text;
 }
 
+// The API is served under the set-up allow-list from the first request on, and every device
+// can still be built under it; the running VM adds the narrower run allow-list on top.
+TEST_F(VmmKvm, ApiPhaseIsConfinedAndBuildsEveryDevice) {
+  std::string sock = dir_ + "/api.sock";
+  pid_t pid = Start({"--api-sock", sock, "--console", "socket:" + dir_ + "/console.sock"});
+  EXPECT_EQ(Api(sock, "GET", "/").substr(0, 3), "200");
+  auto status_line = [pid](const std::string& name) {
+    std::string status =
+        hull::linux::ReadFile("/proc/" + std::to_string(pid) + "/status").value_or("");
+    size_t at = status.find("\n" + name + ":\t");
+    return at == std::string::npos ? std::string("<none>")
+                                   : status.substr(at + name.size() + 3, status.find('\n', at + 1) -
+                                                                             at - name.size() - 3);
+  };
+  EXPECT_EQ(status_line("Seccomp"), "2") << "filter mode before InstanceStart";
+  std::string filters = status_line("Seccomp_filters");
+  if (filters != "<none>") {
+    EXPECT_EQ(filters, "1");
+  }
+
+  ASSERT_TRUE(hull::linux::WriteFile(dir_ + "/initrd", std::string(4096, 'i')));
+  ASSERT_TRUE(hull::linux::WriteFile(dir_ + "/rw.img", std::string(65536, 0)));
+  ASSERT_TRUE(hull::linux::WriteFile(dir_ + "/ro.img", std::string(65536, 0)));
+  EXPECT_EQ(Api(sock, "PUT", "/boot-source",
+                R"({"kernel_image_path": ")" + Guest("spin") + R"(", "initrd_path": ")" + dir_ +
+                    R"(/initrd"})"),
+            "204 ");
+  EXPECT_EQ(Api(sock, "PUT", "/machine-config", R"({"vcpu_count": 2, "mem_size_mib": 16})"),
+            "204 ");
+  EXPECT_EQ(Api(sock, "PUT", "/drives/rootfs",
+                R"({"drive_id": "rootfs", "path_on_host": ")" + dir_ +
+                    R"(/rw.img", "is_root_device": true})"),
+            "204 ");
+  EXPECT_EQ(Api(sock, "PUT", "/drives/data",
+                R"({"drive_id": "data", "path_on_host": ")" + dir_ +
+                    R"(/ro.img", "is_read_only": true})"),
+            "204 ");
+  EXPECT_EQ(Api(sock, "PUT", "/vsock", R"({"guest_cid": 3, "uds_path": ")" + dir_ + R"(/v.sock"})"),
+            "204 ");
+  EXPECT_EQ(Api(sock, "PUT", "/entropy", "{}"), "204 ");
+  std::string tap;
+  if (int tun = ::open("/dev/net/tun", O_RDWR | O_CLOEXEC); tun >= 0) {
+    ::close(tun);
+    tap = "hullapi" + std::to_string(::getpid() % 100000);
+    EXPECT_EQ(Api(sock, "PUT", "/network-interfaces/eth0",
+                  R"({"iface_id": "eth0", "host_dev_name": ")" + tap +
+                      R"(", "guest_mac": "06:00:00:00:00:02"})"),
+              "204 ");
+  }
+  EXPECT_EQ(Api(sock, "PUT", "/actions", R"({"action_type": "InstanceStart"})"), "204 ");
+  EXPECT_NE(Api(sock, "GET", "/").find("\"Running\""), std::string::npos);
+  if (filters != "<none>") {
+    EXPECT_EQ(status_line("Seccomp_filters"), "2") << "the run allow-list on top";
+  }
+  ::kill(pid, SIGTERM);
+  Outcome o = Wait(pid, std::chrono::seconds(10));
+  EXPECT_EQ(o.status, 0) << o.stderr_text;
+  EXPECT_FALSE(hull::linux::Exists(sock));
+  EXPECT_FALSE(hull::linux::Exists(dir_ + "/v.sock"));
+  EXPECT_FALSE(hull::linux::Exists(dir_ + "/console.sock"));
+  if (!tap.empty()) {
+    EXPECT_FALSE(hull::linux::Exists("/sys/class/net/" + tap));
+  }
+}
+
 TEST_F(VmmKvm, ApiStartedGuestRunsToItsExit) {
   std::string sock = dir_ + "/api.sock";
   pid_t pid = Start({"--api-sock", sock, "--console", "none"});
