@@ -1,5 +1,6 @@
 #include "vmm/config.h"
 
+#include <cctype>
 #include <nlohmann/json.hpp>
 
 #include "base/strings.h"
@@ -55,6 +56,20 @@ Result<NetConfig> ParseNet(std::string_view text) {
   return net;
 }
 
+Result<void> ValidateTapName(std::string_view name) {
+  if (name.empty()) return Fail("a tap name is required");
+  if (name.size() > kMaxTapNameBytes) {
+    return Fail(Quote(name) + " is longer than " + std::to_string(kMaxTapNameBytes) +
+                " bytes (IFNAMSIZ - 1)");
+  }
+  if (name == "." || name == "..") return Fail(Quote(name) + " is not an interface name");
+  for (char c : name) {
+    if (c == '/' || c == ':' || std::isspace(static_cast<unsigned char>(c)))
+      return Fail(Quote(name) + ": an interface name has no '/', ':' or white space");
+  }
+  return {};
+}
+
 Result<VsockConfig> ParseVsock(std::string_view text) {
   VsockConfig vsock;
   bool have_cid = false;
@@ -88,11 +103,14 @@ Result<void> ValidateConfig(const VmConfig& config) {
                 std::to_string(kMinMemoryMib) + ".." + std::to_string(kMaxMemoryMib) + " MiB");
   }
   for (const NetConfig& net : config.nets) {
-    if (net.tap.empty()) return Fail("network_interfaces: a tap name is required");
+    TRY_CTX(ValidateTapName(net.tap), "network interface");
     if (!net.mac.empty()) TRY_CTX(virtio::ParseMac(net.mac), "network interface " + Quote(net.tap));
   }
-  if (config.vsock && (config.vsock->guest_cid < 3 || config.vsock->guest_cid > 0xfffffffe))
-    return Fail("vsock: guest CID " + std::to_string(config.vsock->guest_cid) + " is out of range 3..4294967294");
+  if (config.vsock &&
+      (config.vsock->guest_cid < kMinGuestCid || config.vsock->guest_cid > kMaxGuestCid))
+    return Fail("vsock: guest CID " + std::to_string(config.vsock->guest_cid) +
+                " is out of range " + std::to_string(kMinGuestCid) + ".." +
+                std::to_string(kMaxGuestCid));
   if (config.vsock && config.vsock->uds_path.empty()) return Fail("vsock: uds_path is required");
   if (config.disks.size() + config.nets.size() + (config.rng ? 1 : 0) + (config.vsock ? 1 : 0) >
       kMaxVirtioDevices)
@@ -162,13 +180,28 @@ Result<VmConfig> ParseConfigJson(std::string_view text, VmConfig config) {
     const Json& machine = root["machine"];
     if (!machine.is_object()) return Fail("machine: expected object");
     TRY(RejectUnknown(machine, "machine.", {"cpus", "memory_mib", "hugepages", "memfd", "acpi"}));
+    // Ranges are checked here too, so that errors name the file's field (hull-vmm adds the
+    // file's path); ValidateConfig checks the merged configuration again.
     if (machine.contains("cpus")) {
       uint64_t cpus = TRY(GetUnsigned(machine, "cpus", "machine."));
-      if (cpus > kMaxVcpus) return Fail("machine.cpus: " + std::to_string(cpus) + " is out of range 1.." + std::to_string(kMaxVcpus));
+      if (cpus < 1 || cpus > kMaxVcpus)
+        return Fail("machine.cpus: " + std::to_string(cpus) + " is out of range 1.." +
+                    std::to_string(kMaxVcpus));
       config.cpus = static_cast<uint32_t>(cpus);
     }
-    if (machine.contains("memory_mib")) config.memory_mib = TRY(GetUnsigned(machine, "memory_mib", "machine."));
-    if (machine.contains("hugepages")) config.hugepages = TRY(GetBool(machine, "hugepages", "machine."));
+    if (machine.contains("memory_mib")) {
+      uint64_t memory = TRY(GetUnsigned(machine, "memory_mib", "machine."));
+      if (memory < kMinMemoryMib || memory > kMaxMemoryMib)
+        return Fail("machine.memory_mib: " + std::to_string(memory) + " MiB is out of range " +
+                    std::to_string(kMinMemoryMib) + ".." + std::to_string(kMaxMemoryMib) + " MiB");
+      config.memory_mib = memory;
+    }
+    if (machine.contains("hugepages")) {
+      config.hugepages = TRY(GetBool(machine, "hugepages", "machine."));
+      if (config.hugepages && machine.contains("memory_mib") && config.memory_mib % 2 != 0)
+        return Fail("machine.memory_mib: " + std::to_string(config.memory_mib) +
+                    " MiB is not a multiple of 2 MiB, as machine.hugepages needs");
+    }
     if (machine.contains("memfd")) config.memfd = TRY(GetBool(machine, "memfd", "machine."));
     if (machine.contains("acpi")) config.acpi = TRY(GetBool(machine, "acpi", "machine."));
   }
@@ -200,6 +233,7 @@ Result<VmConfig> ParseConfigJson(std::string_view text, VmConfig config) {
       if (!item.contains("tap")) return Fail(where + "tap: required");
       NetConfig net;
       net.tap = TRY(GetString(item, "tap", where));
+      TRY_CTX(ValidateTapName(net.tap), where + "tap");
       if (item.contains("mac")) {
         net.mac = TRY(GetString(item, "mac", where));
         TRY_CTX(virtio::ParseMac(net.mac), where + "mac");
@@ -215,6 +249,10 @@ Result<VmConfig> ParseConfigJson(std::string_view text, VmConfig config) {
     if (!vsock.contains("uds_path")) return Fail("vsock.uds_path: required");
     config.vsock = VsockConfig{TRY(GetUnsigned(vsock, "guest_cid", "vsock.")),
                                TRY(GetString(vsock, "uds_path", "vsock."))};
+    if (config.vsock->guest_cid < kMinGuestCid || config.vsock->guest_cid > kMaxGuestCid)
+      return Fail("vsock.guest_cid: " + std::to_string(config.vsock->guest_cid) +
+                  " is out of range " + std::to_string(kMinGuestCid) + ".." +
+                  std::to_string(kMaxGuestCid));
   }
   if (root.contains("rng")) config.rng = TRY(GetBool(root, "rng", ""));
   if (root.contains("console")) {

@@ -49,6 +49,16 @@ struct NetConfig {
 // Parses "tap=NAME[,mac=MAC]".
 [[nodiscard]] Result<NetConfig> ParseNet(std::string_view text);
 
+// Interface names hold at most IFNAMSIZ - 1 bytes.
+inline constexpr size_t kMaxTapNameBytes = 15;
+// Checks a tap name as the kernel would (length, no '/', ':' or white space, not "." or "..");
+// errors quote the name.
+[[nodiscard]] Result<void> ValidateTapName(std::string_view name);
+
+// Guest CIDs: 0-2 are the hypervisor, local and host addresses; 2^32 - 1 is VMADDR_CID_ANY.
+inline constexpr uint64_t kMinGuestCid = 3;
+inline constexpr uint64_t kMaxGuestCid = 0xfffffffe;
+
 struct VsockConfig {
   uint64_t guest_cid = 0;
   std::string uds_path;  // host side: see devices/virtio/vsock.h

@@ -515,8 +515,12 @@ bool Vm::paused() const { return state_->paused.load(); }
 
 Vm::Metrics Vm::GetMetrics() const {
   const State& s = *state_;
-  return {static_cast<uint64_t>(NowMs() - s.created_ms), s.io_exits.load(), s.mmio_exits.load(),
-          s.other_exits.load(), s.console_bytes.load()};
+  return {static_cast<uint64_t>(NowMs() - s.created_ms),
+          s.io_exits.load(),
+          s.mmio_exits.load(),
+          s.other_exits.load(),
+          s.console_bytes.load(),
+          s.console->dropped_bytes()};
 }
 
 Result<VmOutcome> Vm::Run(EventSource* extra) {
@@ -557,7 +561,7 @@ Result<VmOutcome> Vm::Run(EventSource* extra) {
       }
     }
     size_t console_start = fds.size();
-    for (int fd : s.console->PollFds()) fds.push_back({fd, POLLIN, 0});
+    for (pollfd console_fd : s.console->PollFds()) fds.push_back(console_fd);
     size_t extra_start = fds.size();
     if (extra != nullptr)
       for (int fd : extra->PollFds()) fds.push_back({fd, POLLIN, 0});
@@ -602,7 +606,7 @@ Result<VmOutcome> Vm::Run(EventSource* extra) {
     }
     for (size_t i = console_start; i < extra_start; ++i) {
       if (fds[i].revents == 0) continue;
-      std::vector<uint8_t> input = s.console->HandleReadable(fds[i].fd);
+      std::vector<uint8_t> input = s.console->HandleReady(fds[i].fd, fds[i].revents);
       if (!input.empty()) s.serial->QueueInput(input);
     }
   }

@@ -70,6 +70,7 @@ class Vm {
     uint64_t mmio_exits = 0;
     uint64_t other_exits = 0;
     uint64_t console_bytes = 0;  // guest output on the serial console
+    uint64_t console_dropped_bytes = 0;  // of which lost: the console's reader did not keep up
   };
   Metrics GetMetrics() const;
 

@@ -32,7 +32,7 @@ int main(int argc, char** argv) {
       api_socket;
   uint32_t cpus = 1;
   uint64_t memory_mib = 128;
-  bool hugepages = false, verbose = false, rng = false, no_acpi = false;
+  bool hugepages = false, memfd = false, verbose = false, rng = false, no_acpi = false;
   std::vector<std::string> disks, nets;
   app.add_option("--config", config_path, "JSON VM configuration; flags override its fields");
   app.add_option("--api-sock", api_socket,
@@ -44,15 +44,19 @@ int main(int argc, char** argv) {
   auto* memory_opt = app.add_option("--memory", memory_mib, "guest memory in MiB");
   auto* console_opt =
       app.add_option("--console", console, "stdio, none, file:PATH or socket:PATH");
-  auto* huge_opt = app.add_flag("--hugepages", hugepages, "back guest memory with huge pages");
+  auto* huge_opt = app.add_flag("--hugepages", hugepages,
+                                "back guest memory with 2 MiB huge pages, reserved at start from "
+                                "/proc/sys/vm/nr_hugepages");
+  auto* memfd_opt = app.add_flag("--memfd", memfd, "back guest memory with a memfd (shareable)");
   auto* disk_opt = app.add_option("--disk", disks, "virtio-blk disk: PATH[,readonly] (repeatable)");
   auto* net_opt = app.add_option("--net", nets, "virtio-net on a tap: tap=NAME[,mac=MAC] (repeatable)");
   auto* vsock_opt = app.add_option("--vsock", vsock, "virtio-vsock: cid=N,uds=PATH");
   auto* rng_opt = app.add_flag("--rng", rng, "add a virtio-rng device");
   auto* no_acpi_opt = app.add_flag("--no-acpi", no_acpi,
                                    "no ACPI tables; announce virtio devices on the command line");
-  auto* seccomp_opt = app.add_option("--seccomp", seccomp,
-                                     "system call allow-list once the VM runs: on, log or off");
+  auto* seccomp_opt = app.add_option(
+      "--seccomp", seccomp,
+      "system call allow-lists (the API before the start, the running VM): on, log or off");
   app.add_flag("-v,--verbose", verbose, "log debug messages");
   CLI11_PARSE(app, argc, argv);
 
@@ -73,6 +77,7 @@ int main(int argc, char** argv) {
   if (cpus_opt->count()) config.cpus = cpus;
   if (memory_opt->count()) config.memory_mib = memory_mib;
   if (huge_opt->count()) config.hugepages = hugepages;
+  if (memfd_opt->count()) config.memfd = memfd;
   if (rng_opt->count()) config.rng = rng;
   if (vsock_opt->count()) {
     auto parsed = hull::vmm::ParseVsock(vsock);

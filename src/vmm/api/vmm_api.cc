@@ -1,5 +1,6 @@
 #include "vmm/api/vmm_api.h"
 
+#include <fcntl.h>
 #include <poll.h>
 #include <signal.h>
 #include <sys/signalfd.h>
@@ -8,64 +9,40 @@
 #include <sys/un.h>
 #include <unistd.h>
 
+#include <algorithm>
+#include <cctype>
 #include <cstring>
 #include <nlohmann/json.hpp>
 
 #include "base/log.h"
 #include "base/strings.h"
 #include "base/version.h"
+#include "vmm/api/request_body.h"
 #include "vmm/devices/virtio/net.h"
+#include "vmm/seccomp_filter.h"
 
 namespace hull::vmm::api {
 namespace {
 
 using Json = nlohmann::json;
 
-// Field access with errors that name the field.
-class Body {
- public:
-  static Result<Body> Parse(const std::string& text, std::initializer_list<std::string_view> known) {
-    Json json = Json::parse(text.empty() ? "{}" : text, nullptr, /*allow_exceptions=*/false);
-    if (json.is_discarded()) return Fail("invalid JSON body");
-    if (!json.is_object()) return Fail("expected a JSON object");
-    for (const auto& [key, value] : json.items()) {
-      bool found = false;
-      for (std::string_view k : known) found = found || k == key;
-      if (!found) return Fail(key + ": unknown field");
-    }
-    return Body(std::move(json));
-  }
-  bool Has(const char* key) const { return json_.contains(key); }
-  Result<std::string> String(const char* key) const {
-    if (!json_.contains(key)) return Fail(std::string(key) + ": required");
-    if (!json_[key].is_string()) return Fail(std::string(key) + ": expected string");
-    return json_[key].get<std::string>();
-  }
-  Result<uint64_t> Unsigned(const char* key) const {
-    if (!json_.contains(key)) return Fail(std::string(key) + ": required");
-    if (!json_[key].is_number_unsigned()) return Fail(std::string(key) + ": expected unsigned integer");
-    return json_[key].get<uint64_t>();
-  }
-  Result<bool> Bool(const char* key) const {
-    if (!json_.contains(key)) return Fail(std::string(key) + ": required");
-    if (!json_[key].is_boolean()) return Fail(std::string(key) + ": expected boolean");
-    return json_[key].get<bool>();
-  }
-
- private:
-  explicit Body(Json json) : json_(std::move(json)) {}
-  Json json_;
-};
-
 HttpResponse FromError(const Error& error) { return Fault(400, error.ToString()); }
 
 Json ConfigJson(const VmConfig& c) {
   Json drives = Json::array(), nets = Json::array();
-  for (const DiskConfig& d : c.disks) drives.push_back({{"path", d.path}, {"readonly", d.read_only}});
+  for (const DiskConfig& d : c.disks)
+    drives.push_back({{"path", d.path}, {"readonly", d.read_only}});
   for (const NetConfig& n : c.nets) nets.push_back({{"tap", n.tap}, {"mac", n.mac}});
-  Json out = {{"boot", {{"kernel", c.boot.kernel_path}, {"initrd", c.boot.initrd_path}, {"cmdline", c.boot.cmdline}}},
-              {"machine", {{"cpus", c.cpus}, {"memory_mib", c.memory_mib}, {"hugepages", c.hugepages},
-                           {"memfd", c.memfd}, {"acpi", c.acpi}}},
+  Json out = {{"boot",
+               {{"kernel", c.boot.kernel_path},
+                {"initrd", c.boot.initrd_path},
+                {"cmdline", c.boot.cmdline}}},
+              {"machine",
+               {{"cpus", c.cpus},
+                {"memory_mib", c.memory_mib},
+                {"hugepages", c.hugepages},
+                {"memfd", c.memfd},
+                {"acpi", c.acpi}}},
               {"drives", drives},
               {"network_interfaces", nets},
               {"rng", c.rng}};
@@ -73,7 +50,61 @@ Json ConfigJson(const VmConfig& c) {
   return out;
 }
 
+Json MachineJson(const VmConfig& c) {
+  return {{"vcpu_count", c.cpus},
+          {"mem_size_mib", c.memory_mib},
+          {"smt", false},
+          {"track_dirty_pages", false},
+          {"huge_pages", c.hugepages ? "2M" : "None"}};
+}
+
+// Drive and interface ids: what Firecracker allows, plus '-'.
+constexpr size_t kMaxIdBytes = 64;
+Result<void> ValidateId(const char* field, const std::string& id) {
+  if (id.empty()) return Fail(std::string(field) + ": must not be empty");
+  if (id.size() > kMaxIdBytes)
+    return Fail(std::string(field) + " " + Quote(id) + ": longer than " +
+                std::to_string(kMaxIdBytes) + " bytes");
+  for (char c : id) {
+    if (!std::isalnum(static_cast<unsigned char>(c)) && c != '_' && c != '-')
+      return Fail(std::string(field) + " " + Quote(id) +
+                  ": only letters, digits, '_' and '-' are allowed");
+  }
+  return {};
+}
+
+// A host file the VM will open: it must be a regular file that opens with the access the VM
+// needs, checked now so that the request, not InstanceStart, reports the problem.
+Result<void> CheckFile(const std::string& path, bool writable) {
+  if (path.empty()) return Fail("must not be empty");
+  struct stat st;
+  if (::stat(path.c_str(), &st) == 0) {
+    if (S_ISDIR(st.st_mode)) return Fail(Quote(path) + " is a directory");
+    if (!S_ISREG(st.st_mode)) return Fail(Quote(path) + " is not a regular file");
+  }
+  int fd = ::open(path.c_str(), (writable ? O_RDWR : O_RDONLY) | O_CLOEXEC);
+  if (fd < 0) return FailErrno("open " + Quote(path) + (writable ? " read-write" : ""));
+  ::close(fd);
+  return {};
+}
+
+std::vector<DiskConfig> DisksInOrder(const std::vector<VmmApi::Drive>& drives) {
+  std::vector<DiskConfig> disks;
+  for (const auto& drive : drives)
+    if (drive.root) disks.push_back(drive.disk);
+  for (const auto& drive : drives)
+    if (!drive.root) disks.push_back(drive.disk);
+  return disks;
+}
+
 }  // namespace
+
+VmmApi::VmmApi(VmConfig initial) : config_(std::move(initial)) {
+  for (size_t i = 0; i < config_.disks.size(); ++i)
+    drives_.push_back({"disk" + std::to_string(i), config_.disks[i], false});
+  for (size_t i = 0; i < config_.nets.size(); ++i)
+    nets_.push_back({"net" + std::to_string(i), config_.nets[i]});
+}
 
 std::string VmmApi::StateName() const {
   if (!vm_) return "Not started";
@@ -82,68 +113,197 @@ std::string VmmApi::StateName() const {
 
 HttpResponse VmmApi::Handle(const HttpRequest& request) {
   if (request.method == "GET" && request.path == "/") {
-    return {200, Json{{"id", "hull-vmm"}, {"state", StateName()}, {"vmm_version", hull::kVersion}}.dump()};
+    return {
+        200,
+        Json{{"id", "hull-vmm"}, {"state", StateName()}, {"vmm_version", hull::kVersion}}.dump()};
   }
-  if (request.method == "GET" && request.path == "/vm/config") return {200, ConfigJson(config_).dump()};
+  if (request.method == "GET" && request.path == "/vm/config")
+    return {200, ConfigJson(config_).dump()};
+  if (request.method == "GET" && request.path == "/machine-config")
+    return {200, MachineJson(config_).dump()};
   if (request.method == "GET" && request.path == "/metrics") {
     if (!vm_) return {200, Json{{"state", StateName()}}.dump()};
     Vm::Metrics m = vm_->GetMetrics();
     return {200, Json{{"state", StateName()},
                       {"uptime_ms", m.uptime_ms},
-                      {"vcpu_exits", {{"io", m.io_exits}, {"mmio", m.mmio_exits}, {"other", m.other_exits}}},
-                      {"console_bytes", m.console_bytes}}
+                      {"vcpu_exits",
+                       {{"io", m.io_exits}, {"mmio", m.mmio_exits}, {"other", m.other_exits}}},
+                      {"console_bytes", m.console_bytes},
+                      {"console_dropped_bytes", m.console_dropped_bytes}}
                      .dump()};
   }
   if (request.method == "PUT" && request.path == "/actions") return Action(request.body);
   if (request.method == "PATCH" && request.path == "/vm") return PatchVm(request.body);
+  if (request.method == "PATCH" && request.path == "/machine-config") {
+    if (vm_)
+      return Fault(400,
+                   "the VM has started; /machine-config can only be changed before InstanceStart");
+    VmConfig next = config_;
+    if (auto r = UpdateMachine(request.body, /*replace=*/false, next); !r)
+      return FromError(r.error());
+    config_ = std::move(next);
+    return {204, ""};
+  }
   if (request.method == "PUT") return Put(request.path, request.body);
-  if (request.method == "GET" || request.method == "PATCH") return Fault(404, "no such resource: " + request.path);
+  if (request.method == "GET" || request.method == "PATCH")
+    return Fault(404, "no such resource: " + request.path);
   return Fault(405, "method " + request.method + " is not supported");
+}
+
+Result<void> VmmApi::PutBootSource(const std::string& body, VmConfig& next) {
+  RequestBody b = TRY(RequestBody::Parse(body, {"kernel_image_path", "initrd_path", "boot_args"}));
+  next.boot.kernel_path = TRY(b.String("kernel_image_path"));
+  TRY_CTX(CheckFile(next.boot.kernel_path, /*writable=*/false), "kernel_image_path");
+  next.boot.initrd_path = TRY(b.OptionalString("initrd_path")).value_or("");
+  if (!next.boot.initrd_path.empty())
+    TRY_CTX(CheckFile(next.boot.initrd_path, /*writable=*/false), "initrd_path");
+  next.boot.cmdline = TRY(b.OptionalString("boot_args")).value_or("");
+  return {};
+}
+
+Result<void> VmmApi::UpdateMachine(const std::string& body, bool replace, VmConfig& next) {
+  RequestBody b = TRY(RequestBody::Parse(
+      body, {"vcpu_count", "mem_size_mib", "smt", "track_dirty_pages", "huge_pages"}));
+  std::optional<uint64_t> cpus =
+      replace ? TRY(b.Unsigned("vcpu_count")) : TRY(b.OptionalUnsigned("vcpu_count"));
+  std::optional<uint64_t> memory =
+      replace ? TRY(b.Unsigned("mem_size_mib")) : TRY(b.OptionalUnsigned("mem_size_mib"));
+  if (cpus && (*cpus < 1 || *cpus > kMaxVcpus))
+    return Fail("vcpu_count: " + std::to_string(*cpus) + " is out of range 1.." +
+                std::to_string(kMaxVcpus));
+  if (memory && (*memory < kMinMemoryMib || *memory > kMaxMemoryMib))
+    return Fail("mem_size_mib: " + std::to_string(*memory) + " is out of range " +
+                std::to_string(kMinMemoryMib) + ".." + std::to_string(kMaxMemoryMib));
+  if (TRY(b.OptionalBool("smt")).value_or(false))
+    return Fail(
+        "smt: simultaneous multithreading is not supported (every vCPU is a core of its own)");
+  if (TRY(b.OptionalBool("track_dirty_pages")).value_or(false))
+    return Fail(
+        "track_dirty_pages: dirty page tracking is not supported (hull-vmm takes no snapshots)");
+  std::optional<std::string> huge = TRY(b.OptionalString("huge_pages"));
+  if (huge && *huge != "None" && *huge != "2M")
+    return Fail("huge_pages: expected \"None\" or \"2M\", got " + Quote(*huge));
+  if (cpus) next.cpus = static_cast<uint32_t>(*cpus);
+  if (memory) next.memory_mib = *memory;
+  if (huge)
+    next.hugepages = *huge == "2M";
+  else if (replace)
+    next.hugepages = false;  // PUT: what is left out takes its default
+  if (next.hugepages && next.memory_mib % 2 != 0)
+    return Fail("mem_size_mib: " + std::to_string(next.memory_mib) +
+                " is not a multiple of 2 MiB, as huge_pages \"2M\" needs");
+  return {};
+}
+
+Result<void> VmmApi::PutDrive(const std::string& id, const std::string& body,
+                              std::vector<Drive>& drives) {
+  TRY(ValidateId("drive_id", id));
+  auto apply = [&]() -> Result<void> {
+    RequestBody b = TRY(RequestBody::Parse(
+        body, {"drive_id", "path_on_host", "is_read_only", "is_root_device", "rate_limiter"}));
+    if (TRY(b.String("drive_id")) != id) return Fail("drive_id: does not match the path");
+    Drive drive{
+        id,
+        {TRY(b.String("path_on_host")), TRY(b.OptionalBool("is_read_only")).value_or(false)},
+        TRY(b.OptionalBool("is_root_device")).value_or(false)};
+    TRY(b.CheckNoRateLimiter("rate_limiter"));
+    TRY_CTX(CheckFile(drive.disk.path, !drive.disk.read_only), "path_on_host");
+    auto same =
+        std::find_if(drives.begin(), drives.end(), [&](const Drive& d) { return d.id == id; });
+    if (drive.root) {
+      for (const Drive& other : drives)
+        if (other.root && other.id != id)
+          return Fail("is_root_device: drive " + Quote(other.id) + " is already the root device");
+    }
+    if (same != drives.end())
+      *same = std::move(drive);  // an update keeps its place
+    else
+      drives.push_back(std::move(drive));
+    return {};
+  };
+  TRY_CTX(apply(), "drive " + Quote(id));
+  return {};
+}
+
+Result<void> VmmApi::PutInterface(const std::string& id, const std::string& body,
+                                  std::vector<Interface>& nets) {
+  TRY(ValidateId("iface_id", id));
+  auto apply = [&]() -> Result<void> {
+    RequestBody b = TRY(RequestBody::Parse(
+        body, {"iface_id", "host_dev_name", "guest_mac", "rx_rate_limiter", "tx_rate_limiter"}));
+    if (TRY(b.String("iface_id")) != id) return Fail("iface_id: does not match the path");
+    Interface iface{
+        id, {TRY(b.String("host_dev_name")), TRY(b.OptionalString("guest_mac")).value_or("")}};
+    TRY_CTX(ValidateTapName(iface.net.tap), "host_dev_name");
+    if (!iface.net.mac.empty()) TRY_CTX(virtio::ParseMac(iface.net.mac), "guest_mac");
+    TRY(b.CheckNoRateLimiter("rx_rate_limiter"));
+    TRY(b.CheckNoRateLimiter("tx_rate_limiter"));
+    for (const Interface& other : nets) {
+      if (other.id != id && other.net.tap == iface.net.tap)
+        return Fail("host_dev_name: tap " + Quote(iface.net.tap) +
+                    " is already used by interface " + Quote(other.id));
+    }
+    auto same =
+        std::find_if(nets.begin(), nets.end(), [&](const Interface& n) { return n.id == id; });
+    if (same != nets.end())
+      *same = std::move(iface);
+    else
+      nets.push_back(std::move(iface));
+    return {};
+  };
+  TRY_CTX(apply(), "network interface " + Quote(id));
+  return {};
+}
+
+Result<void> VmmApi::PutVsock(const std::string& body, VmConfig& next) {
+  RequestBody b = TRY(RequestBody::Parse(body, {"guest_cid", "uds_path", "vsock_id"}));
+  uint64_t cid = TRY(b.Unsigned("guest_cid"));
+  if (cid < kMinGuestCid || cid > kMaxGuestCid)
+    return Fail("guest_cid: " + std::to_string(cid) + " is out of range " +
+                std::to_string(kMinGuestCid) + ".." + std::to_string(kMaxGuestCid));
+  std::string uds_path = TRY(b.String("uds_path"));
+  if (uds_path.empty()) return Fail("uds_path: must not be empty");
+  // The socket is created at InstanceStart; its directory must exist now.
+  size_t slash = uds_path.rfind('/');
+  std::string directory = slash == std::string::npos ? "."
+                          : slash == 0               ? "/"
+                                                     : uds_path.substr(0, slash);
+  struct stat st;
+  if (::stat(directory.c_str(), &st) < 0)
+    return FailErrno("uds_path: directory " + Quote(directory));
+  if (!S_ISDIR(st.st_mode)) return Fail("uds_path: " + Quote(directory) + " is not a directory");
+  TRY(b.OptionalString("vsock_id"));  // accepted for compatibility; hull-vmm has one vsock
+  next.vsock = VsockConfig{cid, std::move(uds_path)};
+  return {};
 }
 
 HttpResponse VmmApi::Put(const std::string& path, const std::string& body) {
   bool known = path == "/boot-source" || path == "/machine-config" || path == "/vsock" ||
-               path == "/entropy" || StartsWith(path, "/drives/") || StartsWith(path, "/network-interfaces/");
+               path == "/entropy" || StartsWith(path, "/drives/") ||
+               StartsWith(path, "/network-interfaces/");
   if (!known) return Fault(404, "no such resource: " + path);
-  if (vm_) return Fault(400, "the VM has started; " + path + " can only be set before InstanceStart");
+  if (vm_)
+    return Fault(400, "the VM has started; " + path + " can only be set before InstanceStart");
   auto apply = [&]() -> Result<void> {
     VmConfig next = config_;
+    std::vector<Drive> drives = drives_;
+    std::vector<Interface> nets = nets_;
     if (path == "/boot-source") {
-      Body b = TRY(Body::Parse(body, {"kernel_image_path", "initrd_path", "boot_args"}));
-      next.boot.kernel_path = TRY(b.String("kernel_image_path"));
-      next.boot.initrd_path = b.Has("initrd_path") ? TRY(b.String("initrd_path")) : "";
-      next.boot.cmdline = b.Has("boot_args") ? TRY(b.String("boot_args")) : "";
+      TRY(PutBootSource(body, next));
     } else if (path == "/machine-config") {
-      Body b = TRY(Body::Parse(body, {"vcpu_count", "mem_size_mib", "smt", "track_dirty_pages"}));
-      uint64_t cpus = TRY(b.Unsigned("vcpu_count"));
-      if (cpus < 1 || cpus > kMaxVcpus) return Fail("vcpu_count: " + std::to_string(cpus) + " is out of range 1.." + std::to_string(kMaxVcpus));
-      uint64_t memory = TRY(b.Unsigned("mem_size_mib"));
-      if (memory < kMinMemoryMib || memory > kMaxMemoryMib)
-        return Fail("mem_size_mib: " + std::to_string(memory) + " is out of range " + std::to_string(kMinMemoryMib) + ".." + std::to_string(kMaxMemoryMib));
-      next.cpus = static_cast<uint32_t>(cpus);
-      next.memory_mib = memory;
+      TRY(UpdateMachine(body, /*replace=*/true, next));
     } else if (StartsWith(path, "/drives/")) {
-      std::string id = path.substr(8);
-      Body b = TRY(Body::Parse(body, {"drive_id", "path_on_host", "is_read_only", "is_root_device"}));
-      if (TRY(b.String("drive_id")) != id) return Fail("drive_id: does not match the path");
-      DiskConfig disk{TRY(b.String("path_on_host")), b.Has("is_read_only") ? TRY(b.Bool("is_read_only")) : false};
-      drives_[id] = disk;
-      next.disks.clear();
-      for (const auto& [key, d] : drives_) next.disks.push_back(d);
+      TRY(PutDrive(path.substr(8), body, drives));
+      next.disks = DisksInOrder(drives);
     } else if (StartsWith(path, "/network-interfaces/")) {
-      std::string id = path.substr(20);
-      Body b = TRY(Body::Parse(body, {"iface_id", "host_dev_name", "guest_mac"}));
-      if (TRY(b.String("iface_id")) != id) return Fail("iface_id: does not match the path");
-      NetConfig net{TRY(b.String("host_dev_name")), b.Has("guest_mac") ? TRY(b.String("guest_mac")) : ""};
-      if (!net.mac.empty()) TRY_CTX(virtio::ParseMac(net.mac), "guest_mac");
-      nets_[id] = net;
+      TRY(PutInterface(path.substr(20), body, nets));
       next.nets.clear();
-      for (const auto& [key, n] : nets_) next.nets.push_back(n);
+      for (const Interface& iface : nets) next.nets.push_back(iface.net);
     } else if (path == "/vsock") {
-      Body b = TRY(Body::Parse(body, {"guest_cid", "uds_path", "vsock_id"}));
-      next.vsock = VsockConfig{TRY(b.Unsigned("guest_cid")), TRY(b.String("uds_path"))};
+      TRY(PutVsock(body, next));
     } else if (path == "/entropy") {
-      TRY(Body::Parse(body, {"rate_limiter"}));
+      RequestBody b = TRY(RequestBody::Parse(body, {"rate_limiter"}));
+      TRY(b.CheckNoRateLimiter("rate_limiter"));
       next.rng = true;
     }
     // Check everything but the not-yet-given kernel.
@@ -151,6 +311,8 @@ HttpResponse VmmApi::Put(const std::string& path, const std::string& body) {
     if (check.boot.kernel_path.empty()) check.boot.kernel_path = "-";
     TRY(ValidateConfig(check));
     config_ = std::move(next);
+    drives_ = std::move(drives);
+    nets_ = std::move(nets);
     return {};
   };
   if (auto r = apply(); !r) return FromError(r.error());
@@ -164,7 +326,7 @@ Result<void> VmmApi::Start() {
 }
 
 HttpResponse VmmApi::Action(const std::string& body) {
-  auto parsed = Body::Parse(body, {"action_type"});
+  auto parsed = RequestBody::Parse(body, {"action_type"});
   if (!parsed) return FromError(parsed.error());
   auto type = parsed->String("action_type");
   if (!type) return FromError(type.error());
@@ -181,7 +343,7 @@ HttpResponse VmmApi::Action(const std::string& body) {
 }
 
 HttpResponse VmmApi::PatchVm(const std::string& body) {
-  auto parsed = Body::Parse(body, {"state"});
+  auto parsed = RequestBody::Parse(body, {"state"});
   if (!parsed) return FromError(parsed.error());
   auto state = parsed->String("state");
   if (!state) return FromError(state.error());
@@ -200,7 +362,8 @@ HttpResponse VmmApi::PatchVm(const std::string& body) {
 Result<std::unique_ptr<ApiServer>> ApiServer::Listen(const std::string& path, VmmApi& api) {
   sockaddr_un address{};
   address.sun_family = AF_UNIX;
-  if (path.size() >= sizeof(address.sun_path)) return Fail("API socket path " + Quote(path) + " is too long");
+  if (path.size() >= sizeof(address.sun_path))
+    return Fail("API socket path " + Quote(path) + " is too long");
   std::memcpy(address.sun_path, path.c_str(), path.size() + 1);
   int fd = ::socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
   if (fd < 0) return FailErrno("API socket");
@@ -252,7 +415,8 @@ void ApiServer::HandleReadable(int fd) {
     }
     std::string out = FormatResponse(response);
     // Responses are small; a client that does not read them is dropped.
-    if (::send(fd, out.data(), out.size(), MSG_NOSIGNAL | MSG_DONTWAIT) != static_cast<ssize_t>(out.size()) ||
+    if (::send(fd, out.data(), out.size(), MSG_NOSIGNAL | MSG_DONTWAIT) !=
+            static_cast<ssize_t>(out.size()) ||
         close_after) {
       clients_.erase(fd);
       return;
@@ -266,8 +430,12 @@ Result<VmOutcome> RunWithApi(const std::string& api_socket, VmConfig initial, bo
   sigaddset(&stop_signals, SIGTERM);
   sigaddset(&stop_signals, SIGINT);
   if (pthread_sigmask(SIG_BLOCK, &stop_signals, nullptr) != 0) return Fail("pthread_sigmask");
+  SeccompMode seccomp = TRY(ParseSeccompMode(initial.seccomp));
   VmmApi api(std::move(initial));
   std::unique_ptr<ApiServer> server = TRY(ApiServer::Listen(api_socket, api));
+  // Requests are untrusted input: confined to what building a VM needs before the first is read
+  // (Vm::Run() narrows this further once the VM runs).
+  TRY(InstallSeccompFilter(seccomp, SeccompPhase::kSetup));
   if (start_now) TRY(api.Start());
   {
     int signal_fd = ::signalfd(-1, &stop_signals, SFD_CLOEXEC | SFD_NONBLOCK);
@@ -277,7 +445,8 @@ Result<VmOutcome> RunWithApi(const std::string& api_socket, VmConfig initial, bo
       std::vector<pollfd> fds = {{signal_fd, POLLIN, 0}};
       for (int fd : server->PollFds()) fds.push_back({fd, POLLIN, 0});
       if (::poll(fds.data(), fds.size(), -1) < 0 && errno != EINTR) return FailErrno("poll");
-      if (fds[0].revents & POLLIN) return VmOutcome{StopReason::kSignal, 0, "stopped before the VM started"};
+      if (fds[0].revents & POLLIN)
+        return VmOutcome{StopReason::kSignal, 0, "stopped before the VM started"};
       for (size_t i = 1; i < fds.size(); ++i)
         if (fds[i].revents != 0) server->HandleReadable(fds[i].fd);
     }

@@ -1,26 +1,41 @@
 // VmmApi: hull-vmm's REST API over a unix socket, in the spirit of Firecracker's: the VM is
 // described piece by piece before it starts, then started, paused, resumed and sent
-// Ctrl-Alt-Del. Bodies are JSON; unknown fields and wrong types are 400 errors whose
-// fault_message names the field.
+// Ctrl-Alt-Del. Bodies are JSON; unknown fields, wrong types and unsupported values are 400
+// errors whose {"fault_message": ...} names the field (and the drive or interface id). Host
+// resources are checked when they are put: kernel, initrd and drive files must open as they
+// will be used (a read-write drive must be writable), tap names must fit IFNAMSIZ.
 //
-//   GET   /                         {"id", "state": "Not started"|"Running"|"Paused", "vmm_version"}
-//   GET   /vm/config                the configuration, in the --config file format
+//   GET   /                         {"id", "state": "Not started"|"Running"|"Paused",
+//   "vmm_version"} GET   /vm/config                the configuration, in the --config file format
 //   GET   /metrics                  {"state", "uptime_ms", "vcpu_exits": {"io", "mmio", "other"},
-//                                    "console_bytes"}
+//                                    "console_bytes", "console_dropped_bytes"}
 //   PUT   /boot-source              {"kernel_image_path", "initrd_path", "boot_args"}
-//   PUT   /machine-config           {"vcpu_count", "mem_size_mib"}
-//   PUT   /drives/{id}              {"drive_id", "path_on_host", "is_read_only", "is_root_device"}
-//   PUT   /network-interfaces/{id}  {"iface_id", "host_dev_name", "guest_mac"}
+//   GET   /machine-config           {"vcpu_count", "mem_size_mib", "smt", "track_dirty_pages",
+//                                    "huge_pages"}
+//   PUT   /machine-config           the same; vcpu_count and mem_size_mib required, the others
+//                                    reset to their defaults when left out (as Firecracker's)
+//   PATCH /machine-config           the same, every field optional: changes only those given
+//                                    (smt and track_dirty_pages: only false; huge_pages:
+//                                    "None" or "2M")
+//   PUT   /drives/{id}              {"drive_id", "path_on_host", "is_read_only", "is_root_device",
+//                                    "rate_limiter"}; drives keep the order they were first put
+//                                    in, the root device first
+//   PUT   /network-interfaces/{id}  {"iface_id", "host_dev_name", "guest_mac", "rx_rate_limiter",
+//                                    "tx_rate_limiter"}
 //   PUT   /vsock                    {"guest_cid", "uds_path", "vsock_id"}
-//   PUT   /entropy                  {}
+//   PUT   /entropy                  {"rate_limiter"}
 //   PUT   /actions                  {"action_type": "InstanceStart" | "SendCtrlAltDel"}
 //   PATCH /vm                       {"state": "Paused" | "Resumed"}
+//
+// Rate limiters are accepted only when they limit nothing (null or {}). Disks and taps given by
+// flags (--disk, --net) are kept, with the ids disk0, disk1, ... and net0, net1, ...
 //
 // Thread-safety: used from the event loop thread only.
 #pragma once
 
 #include <map>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -34,7 +49,20 @@ namespace hull::vmm::api {
 
 class VmmApi {
  public:
-  explicit VmmApi(VmConfig initial) : config_(std::move(initial)) {}
+  // Starts from `initial` (flags or a config file); its disks and nets become drives disk0..
+  // and interfaces net0.. .
+  explicit VmmApi(VmConfig initial);
+
+  // A drive or network interface as the API knows it: by id.
+  struct Drive {
+    std::string id;
+    DiskConfig disk;
+    bool root = false;
+  };
+  struct Interface {
+    std::string id;
+    NetConfig net;
+  };
 
   HttpResponse Handle(const HttpRequest& request);
 
@@ -48,10 +76,20 @@ class VmmApi {
   HttpResponse Action(const std::string& body);
   HttpResponse PatchVm(const std::string& body);
   std::string StateName() const;
+  // Each applies one request to `next` (and the drive/interface lists), or fails naming the
+  // field; nothing is kept unless the whole request is valid.
+  [[nodiscard]] Result<void> PutBootSource(const std::string& body, VmConfig& next);
+  [[nodiscard]] Result<void> UpdateMachine(const std::string& body, bool replace, VmConfig& next);
+  [[nodiscard]] Result<void> PutDrive(const std::string& id, const std::string& body,
+                                      std::vector<Drive>& drives);
+  [[nodiscard]] Result<void> PutInterface(const std::string& id, const std::string& body,
+                                          std::vector<Interface>& nets);
+  [[nodiscard]] Result<void> PutVsock(const std::string& body, VmConfig& next);
 
   VmConfig config_;
-  std::map<std::string, DiskConfig> drives_;  // by drive_id, in config_.disks order of ids
-  std::map<std::string, NetConfig> nets_;
+  // In the order first put (config_.disks has the root device first, then these in order).
+  std::vector<Drive> drives_;
+  std::vector<Interface> nets_;
   std::unique_ptr<Vm> vm_;
 };
 
@@ -59,7 +97,8 @@ class VmmApi {
 class ApiServer : public EventSource {
  public:
   // Listens on `path` (replacing a stale socket); errors name it.
-  [[nodiscard]] static Result<std::unique_ptr<ApiServer>> Listen(const std::string& path, VmmApi& api);
+  [[nodiscard]] static Result<std::unique_ptr<ApiServer>> Listen(const std::string& path,
+                                                                 VmmApi& api);
   ~ApiServer() override;
 
   std::vector<int> PollFds() override;
@@ -81,6 +120,8 @@ class ApiServer : public EventSource {
 
 // Serves the API on `api_socket` until InstanceStart (or at once when `start_now`), then runs
 // the VM with the API still served. SIGTERM/SIGINT before the start end it with status 0.
+// Everything after the socket is bound runs under the set-up seccomp allow-list
+// (seccomp_filter.h), then the run allow-list once the VM runs.
 [[nodiscard]] Result<VmOutcome> RunWithApi(const std::string& api_socket, VmConfig initial,
                                            bool start_now);
 

@@ -1,10 +1,14 @@
 #include "vmm/memory/guest_memory.h"
 
+#include <fcntl.h>
 #include <sys/mman.h>
 
 #include <algorithm>
 #include <cstring>
 #include <utility>
+
+#include "base/strings.h"
+#include "linux/file.h"
 
 namespace hull::vmm::memory {
 namespace {
@@ -41,6 +45,28 @@ void* MapAligned(uint64_t size, int flags, int fd, off_t offset) {
   return host;
 }
 
+constexpr uint64_t kHugePageSize = 2 * kMiB;
+
+// The host's 2 MiB pool as "/proc/sys/vm/nr_hugepages has N (M free)", for the error when it
+// cannot back the guest.
+std::string HugePagePool() {
+  std::string total(Trim(linux::ReadFile("/proc/sys/vm/nr_hugepages").value_or("?")));
+  std::string free = "?";
+  std::string meminfo = linux::ReadFile("/proc/meminfo").value_or("");
+  if (size_t at = meminfo.find("HugePages_Free:"); at != std::string::npos) {
+    size_t end = meminfo.find('\n', at);
+    free =
+        std::string(Trim(meminfo.substr(at + 15, end == std::string::npos ? end : end - at - 15)));
+  }
+  return "/proc/sys/vm/nr_hugepages has " + total + " (" + free + " free)";
+}
+
+Error HugePagesShort(int error, uint64_t size) {
+  return Error(error, "hugepages: " + std::to_string(size >> 20) +
+                          " MiB of 2 MiB huge pages needed (" +
+                          std::to_string(size / kHugePageSize) + " pages), " + HugePagePool());
+}
+
 }  // namespace
 
 std::vector<std::pair<uint64_t, uint64_t>> RamRanges(uint64_t size) {
@@ -53,20 +79,31 @@ std::vector<std::pair<uint64_t, uint64_t>> RamRanges(uint64_t size) {
 }
 
 Result<GuestMemory> GuestMemory::Create(const MemoryOptions& options) {
-  uint64_t page = options.hugepages ? 2 * kMiB : 4096;
+  uint64_t page = options.hugepages ? kHugePageSize : 4096;
   if (options.size == 0 || options.size % page != 0) {
     return Fail("guest memory size " + std::to_string(options.size) +
                 " must be a non-zero multiple of " + std::to_string(page));
   }
   GuestMemory memory;
-  int flags = MAP_NORESERVE;
+  // Normal pages: address space only, the host provides pages as the guest touches them. Huge
+  // pages come from the host's reserved pool instead, and must be taken from it now: with
+  // MAP_NORESERVE a hugetlb mapping succeeds without a reservation, and the first touch of a page
+  // the pool does not have kills the whole VMM with SIGBUS. Without it, mmap reserves the pages
+  // and fails with ENOMEM when the pool is short.
+  int flags = options.hugepages ? 0 : MAP_NORESERVE;
   if (options.memfd) {
     unsigned memfd_flags = MFD_CLOEXEC | (options.hugepages ? MFD_HUGETLB : 0);
     int fd = ::memfd_create("hull-guest-ram", memfd_flags);
-    if (fd < 0) return FailErrno("memfd_create for guest memory");
+    if (fd < 0)
+      return FailErrno(std::string("memfd_create for guest memory") +
+                       (options.hugepages ? " (huge pages)" : ""));
     memory.memfd_.reset(fd);
     if (::ftruncate(fd, static_cast<off_t>(options.size)) < 0)
       return FailErrno("ftruncate guest memory memfd");
+    // A hugetlb file's pages are allocated (and counted against the pool) by fallocate, so a
+    // short pool is an error here rather than a SIGBUS later.
+    if (options.hugepages && ::fallocate(fd, 0, 0, static_cast<off_t>(options.size)) < 0)
+      return tl::unexpected(HugePagesShort(errno, options.size));
     flags |= MAP_SHARED;
   } else {
     flags |= MAP_PRIVATE | MAP_ANONYMOUS | (options.hugepages ? MAP_HUGETLB : 0);
@@ -76,6 +113,8 @@ Result<GuestMemory> GuestMemory::Create(const MemoryOptions& options) {
     void* host = MapAligned(size, flags, options.memfd ? memory.memfd_.get() : -1,
                             static_cast<off_t>(offset));
     if (host == MAP_FAILED) {
+      if (options.hugepages && errno == ENOMEM)
+        return tl::unexpected(HugePagesShort(errno, options.size));
       return FailErrno("mmap " + std::to_string(size >> 20) + " MiB of guest memory" +
                        (options.hugepages ? " (huge pages)" : ""));
     }

@@ -1,14 +1,15 @@
 // hull-vmm end to end on this machine's /dev/kvm with tiny guests (tests/fixtures/guests): the
 // exit statuses and console output a user of the binary sees.
 #include <fcntl.h>
-#include <pty.h>
-#include <termios.h>
 #include <gtest/gtest.h>
+#include <pty.h>
 #include <signal.h>
 #include <spawn.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <sys/un.h>
 #include <sys/wait.h>
+#include <termios.h>
 #include <unistd.h>
 
 #include <chrono>
@@ -46,8 +47,10 @@ class VmmKvm : public ::testing::Test {
     return std::string(HULL_VMM_GUESTS) + "/" + name + ".elf";
   }
 
-  // Starts hull-vmm with `args`; stderr goes to a file in the test directory.
-  pid_t Start(std::vector<std::string> args) {
+  // Starts hull-vmm with `args`; stderr goes to a file in the test directory, stdout to
+  // `stdout_path` (default: a file there too).
+  pid_t Start(std::vector<std::string> args, std::string stdout_path = "") {
+    if (stdout_path.empty()) stdout_path = dir_ + "/stdout";
     args.insert(args.begin(), HULL_VMM_BINARY);
     std::vector<char*> argv;
     for (auto& a : args) argv.push_back(a.data());
@@ -55,7 +58,7 @@ class VmmKvm : public ::testing::Test {
     posix_spawn_file_actions_t actions;
     posix_spawn_file_actions_init(&actions);
     posix_spawn_file_actions_addopen(&actions, STDIN_FILENO, "/dev/null", O_RDONLY, 0);
-    posix_spawn_file_actions_addopen(&actions, STDOUT_FILENO, (dir_ + "/stdout").c_str(),
+    posix_spawn_file_actions_addopen(&actions, STDOUT_FILENO, stdout_path.c_str(),
                                      O_WRONLY | O_CREAT | O_TRUNC, 0644);
     posix_spawn_file_actions_addopen(&actions, STDERR_FILENO, (dir_ + "/stderr").c_str(),
                                      O_WRONLY | O_CREAT | O_TRUNC, 0644);
@@ -213,6 +216,38 @@ TEST_F(VmmKvm, VirtioRngServesAGuestDriverThroughIoeventfd) {
   EXPECT_EQ(o.status, 0) << "failed step " << o.status << ": " << o.stderr_text;
 }
 
+// HugePages_Free from /proc/meminfo (2 MiB pages).
+uint64_t FreeHugePages() {
+  std::string meminfo = hull::linux::ReadFile("/proc/meminfo").value_or("");
+  size_t at = meminfo.find("HugePages_Free:");
+  return at == std::string::npos ? 0 : std::stoull(meminfo.substr(at + 15));
+}
+
+TEST_F(VmmKvm, MemfdBackedGuestMemory) {
+  Outcome o =
+      Run({"--kernel", Guest("debug_exit"), "--memory", "16", "--memfd", "--console", "none"});
+  EXPECT_EQ(o.status, 42) << o.stderr_text;
+}
+
+TEST_F(VmmKvm, HugePagesWithoutAReservationAreAClearError) {
+  for (bool memfd : {false, true}) {
+    std::vector<std::string> args = {"--kernel",    Guest("debug_exit"), "--memory", "16",
+                                     "--hugepages", "--console",         "none"};
+    if (memfd) args.push_back("--memfd");
+    Outcome o = Run(args);
+    if (FreeHugePages() >= 8) {
+      EXPECT_EQ(o.status, 42) << o.stderr_text;
+      continue;
+    }
+    EXPECT_EQ(o.status, 1) << "memfd " << memfd
+                           << ": an error, not a crash (SIGBUS is 135): " << o.stderr_text;
+    EXPECT_NE(o.stderr_text.find("hugepages: 16 MiB of 2 MiB huge pages needed"), std::string::npos)
+        << o.stderr_text;
+    EXPECT_NE(o.stderr_text.find("/proc/sys/vm/nr_hugepages has"), std::string::npos)
+        << o.stderr_text;
+  }
+}
+
 TEST_F(VmmKvm, MissingDiskIsAClearError) {
   Outcome o = Run({"--kernel", Guest("debug_exit"), "--disk", dir_ + "/missing.img"});
   EXPECT_EQ(o.status, 1);
@@ -358,11 +393,19 @@ TEST_F(VmmKvm, ApiConfiguresStartsPausesAndResumes) {
   pid_t pid = Start({"--api-sock", sock, "--console", "none"});
   EXPECT_EQ(Api(sock, "GET", "/").substr(0, 3), "200");
   EXPECT_NE(Api(sock, "GET", "/").find("Not started"), std::string::npos);
-  // A kernel that does not exist fails InstanceStart with a message; the process stays up.
-  EXPECT_EQ(Api(sock, "PUT", "/boot-source", R"({"kernel_image_path": ")" + dir_ + R"(/none"})"), "204 ");
+  // A kernel that does not exist is refused when it is put; one that is not a kernel fails
+  // InstanceStart with a message. The process stays up.
+  std::string missing =
+      Api(sock, "PUT", "/boot-source", R"({"kernel_image_path": ")" + dir_ + R"(/none"})");
+  EXPECT_EQ(missing.substr(0, 3), "400");
+  EXPECT_NE(missing.find("kernel_image_path: open \\\"" + dir_ + "/none"), std::string::npos)
+      << missing;
+  ASSERT_TRUE(hull::linux::WriteFile(dir_ + "/garbage", std::string(70000, '\x5a')));
+  EXPECT_EQ(Api(sock, "PUT", "/boot-source", R"({"kernel_image_path": ")" + dir_ + R"(/garbage"})"),
+            "204 ");
   std::string failed = Api(sock, "PUT", "/actions", R"({"action_type": "InstanceStart"})");
   EXPECT_EQ(failed.substr(0, 3), "400");
-  EXPECT_NE(failed.find(dir_ + "/none"), std::string::npos) << failed;
+  EXPECT_NE(failed.find("not a bzImage"), std::string::npos) << failed;
   EXPECT_EQ(Api(sock, "PUT", "/boot-source", R"({"kernel_image_path": ")" + Guest("spin") + R"("})"), "204 ");
   EXPECT_EQ(Api(sock, "PUT", "/machine-config", R"({"vcpu_count": 2, "mem_size_mib": 16})"), "204 ");
   EXPECT_EQ(Api(sock, "PUT", "/actions", R"({"action_type": "InstanceStart"})"), "204 ");
@@ -383,6 +426,38 @@ TEST_F(VmmKvm, ApiConfiguresStartsPausesAndResumes) {
   EXPECT_FALSE(hull::linux::Exists(sock));
 }
 
+// The review's reproduction: a guest flooding COM1 onto a stdout FIFO whose reader never reads.
+// Console output must not block the vCPU (the VM keeps running and drops output, counted in the
+// metrics) and SIGTERM must stop the VM at once.
+TEST_F(VmmKvm, UnreadStdoutNeitherBlocksTheGuestNorTheStop) {
+  std::string fifo = dir_ + "/console.fifo";
+  ASSERT_EQ(::mkfifo(fifo.c_str(), 0600), 0) << strerror(errno);
+  // A reader that exists (so the VMM's open does not wait) and never reads; a one-page pipe so
+  // that the slow emulated guest fills it quickly.
+  hull::linux::UniqueFd reader(::open(fifo.c_str(), O_RDONLY | O_NONBLOCK | O_CLOEXEC));
+  ASSERT_TRUE(reader) << strerror(errno);
+  ASSERT_GT(::fcntl(reader.get(), F_SETPIPE_SZ, 4096), 0) << strerror(errno);
+  std::string sock = dir_ + "/api.sock";
+  pid_t pid =
+      Start({"--kernel", Guest("serial_flood"), "--memory", "16", "--api-sock", sock}, fifo);
+  std::string metrics;
+  uint64_t dropped = 0;
+  auto give_up = std::chrono::steady_clock::now() + std::chrono::seconds(10);
+  while (dropped == 0 && std::chrono::steady_clock::now() < give_up) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    metrics = Api(sock, "GET", "/metrics");
+    size_t at = metrics.find("\"console_dropped_bytes\":");
+    if (at != std::string::npos) dropped = std::stoull(metrics.substr(at + 24));
+  }
+  EXPECT_GT(dropped, 0u) << "the guest kept writing past the buffer: " << metrics;
+  auto stop = std::chrono::steady_clock::now();
+  ::kill(pid, SIGTERM);
+  Outcome o = Wait(pid, std::chrono::seconds(5));
+  EXPECT_EQ(o.status, 0) << o.stderr_text;
+  EXPECT_LT(std::chrono::steady_clock::now() - stop, std::chrono::seconds(1))
+      << "stopping must not wait for the console's reader";
+}
+
 TEST_F(VmmKvm, ApiSendCtrlAltDelReachesTheKeyboard) {
   std::string sock = dir_ + "/api.sock";
   pid_t pid = Start({"--api-sock", sock, "--kernel", Guest("keyboard_cad"), "--memory", "16",
@@ -390,6 +465,89 @@ TEST_F(VmmKvm, ApiSendCtrlAltDelReachesTheKeyboard) {
   EXPECT_EQ(Api(sock, "PUT", "/actions", R"({"action_type": "SendCtrlAltDel"})"), "204 ");
   Outcome o = Wait(pid);
   EXPECT_EQ(o.status, 0) << "exit 10 + keyboard interrupts seen: " << o.status << " " << o.stderr_text;
+}
+
+// Devices given by flags stay when the API adds more (they were dropped by the first PUT).
+TEST_F(VmmKvm, ApiKeepsDisksGivenByFlags) {
+  std::string sock = dir_ + "/api.sock";
+  ASSERT_TRUE(hull::linux::WriteFile(dir_ + "/flag.img", std::string(65536, 0)));
+  ASSERT_TRUE(hull::linux::WriteFile(dir_ + "/api.img", std::string(65536, 0)));
+  pid_t pid = Start({"--api-sock", sock, "--console", "none", "--disk", dir_ + "/flag.img"});
+  EXPECT_EQ(Api(sock, "PUT", "/drives/data",
+                R"({"drive_id": "data", "path_on_host": ")" + dir_ +
+                    R"(/api.img", "is_read_only": true})"),
+            "204 ");
+  std::string config = Api(sock, "GET", "/vm/config");
+  EXPECT_NE(config.find(dir_ + "/flag.img"), std::string::npos) << config;
+  EXPECT_NE(config.find(dir_ + "/api.img"), std::string::npos) << config;
+  ::kill(pid, SIGTERM);
+  Outcome o = Wait(pid, std::chrono::seconds(10));
+  EXPECT_EQ(o.status, 0) << o.stderr_text;
+}
+
+// The API is served under the set-up allow-list from the first request on, and every device
+// can still be built under it; the running VM adds the narrower run allow-list on top.
+TEST_F(VmmKvm, ApiPhaseIsConfinedAndBuildsEveryDevice) {
+  std::string sock = dir_ + "/api.sock";
+  pid_t pid = Start({"--api-sock", sock, "--console", "socket:" + dir_ + "/console.sock"});
+  EXPECT_EQ(Api(sock, "GET", "/").substr(0, 3), "200");
+  auto status_line = [pid](const std::string& name) {
+    std::string status =
+        hull::linux::ReadFile("/proc/" + std::to_string(pid) + "/status").value_or("");
+    size_t at = status.find("\n" + name + ":\t");
+    return at == std::string::npos ? std::string("<none>")
+                                   : status.substr(at + name.size() + 3, status.find('\n', at + 1) -
+                                                                             at - name.size() - 3);
+  };
+  EXPECT_EQ(status_line("Seccomp"), "2") << "filter mode before InstanceStart";
+  std::string filters = status_line("Seccomp_filters");
+  if (filters != "<none>") {
+    EXPECT_EQ(filters, "1");
+  }
+
+  ASSERT_TRUE(hull::linux::WriteFile(dir_ + "/initrd", std::string(4096, 'i')));
+  ASSERT_TRUE(hull::linux::WriteFile(dir_ + "/rw.img", std::string(65536, 0)));
+  ASSERT_TRUE(hull::linux::WriteFile(dir_ + "/ro.img", std::string(65536, 0)));
+  EXPECT_EQ(Api(sock, "PUT", "/boot-source",
+                R"({"kernel_image_path": ")" + Guest("spin") + R"(", "initrd_path": ")" + dir_ +
+                    R"(/initrd"})"),
+            "204 ");
+  EXPECT_EQ(Api(sock, "PUT", "/machine-config", R"({"vcpu_count": 2, "mem_size_mib": 16})"),
+            "204 ");
+  EXPECT_EQ(Api(sock, "PUT", "/drives/rootfs",
+                R"({"drive_id": "rootfs", "path_on_host": ")" + dir_ +
+                    R"(/rw.img", "is_root_device": true})"),
+            "204 ");
+  EXPECT_EQ(Api(sock, "PUT", "/drives/data",
+                R"({"drive_id": "data", "path_on_host": ")" + dir_ +
+                    R"(/ro.img", "is_read_only": true})"),
+            "204 ");
+  EXPECT_EQ(Api(sock, "PUT", "/vsock", R"({"guest_cid": 3, "uds_path": ")" + dir_ + R"(/v.sock"})"),
+            "204 ");
+  EXPECT_EQ(Api(sock, "PUT", "/entropy", "{}"), "204 ");
+  std::string tap;
+  if (int tun = ::open("/dev/net/tun", O_RDWR | O_CLOEXEC); tun >= 0) {
+    ::close(tun);
+    tap = "hullapi" + std::to_string(::getpid() % 100000);
+    EXPECT_EQ(Api(sock, "PUT", "/network-interfaces/eth0",
+                  R"({"iface_id": "eth0", "host_dev_name": ")" + tap +
+                      R"(", "guest_mac": "06:00:00:00:00:02"})"),
+              "204 ");
+  }
+  EXPECT_EQ(Api(sock, "PUT", "/actions", R"({"action_type": "InstanceStart"})"), "204 ");
+  EXPECT_NE(Api(sock, "GET", "/").find("\"Running\""), std::string::npos);
+  if (filters != "<none>") {
+    EXPECT_EQ(status_line("Seccomp_filters"), "2") << "the run allow-list on top";
+  }
+  ::kill(pid, SIGTERM);
+  Outcome o = Wait(pid, std::chrono::seconds(10));
+  EXPECT_EQ(o.status, 0) << o.stderr_text;
+  EXPECT_FALSE(hull::linux::Exists(sock));
+  EXPECT_FALSE(hull::linux::Exists(dir_ + "/v.sock"));
+  EXPECT_FALSE(hull::linux::Exists(dir_ + "/console.sock"));
+  if (!tap.empty()) {
+    EXPECT_FALSE(hull::linux::Exists("/sys/class/net/" + tap));
+  }
 }
 
 TEST_F(VmmKvm, ApiStartedGuestRunsToItsExit) {
@@ -419,6 +577,15 @@ TEST_F(VmmKvm, BadInputIsAClearErrorNotACrash) {
   Outcome json = Run({"--config", dir_ + "/vm.json", "--kernel", Guest("debug_exit")});
   EXPECT_EQ(json.status, 1);
   EXPECT_NE(json.stderr_text.find("machine.cpu: unknown field"), std::string::npos) << json.stderr_text;
+
+  // Range errors in a config file name the file and the field.
+  ASSERT_TRUE(hull::linux::WriteFile(dir_ + "/small.json", R"({"machine": {"memory_mib": 2}})"));
+  Outcome small = Run({"--config", dir_ + "/small.json", "--kernel", Guest("debug_exit")});
+  EXPECT_EQ(small.status, 1);
+  EXPECT_NE(small.stderr_text.find("config \"" + dir_ +
+                                   "/small.json\": machine.memory_mib: 2 MiB is out of range"),
+            std::string::npos)
+      << small.stderr_text;
 }
 
 TEST_F(VmmKvm, ConfigFile) {

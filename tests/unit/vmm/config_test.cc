@@ -66,6 +66,41 @@ TEST(VmmConfig, RangesAreChecked) {
   ExpectError(ParseConfigJson(R"({"machine": {"cpus": 100000}})"), "machine.cpus: 100000 is out of range");
 }
 
+// A config file's range errors name the JSON field (hull-vmm adds the file's path), not the
+// flag-style setting that ValidateConfig reports.
+TEST(VmmConfig, RangeErrorsNameTheJsonField) {
+  ExpectError(ParseConfigJson(R"({"machine": {"memory_mib": 2}})"),
+              "machine.memory_mib: 2 MiB is out of range 4..");
+  ExpectError(ParseConfigJson(R"({"machine": {"memory_mib": 4194304}})"),
+              "machine.memory_mib: 4194304 MiB");
+  ExpectError(ParseConfigJson(R"({"machine": {"cpus": 0}})"),
+              "machine.cpus: 0 is out of range 1..254");
+  ExpectError(ParseConfigJson(R"({"machine": {"memory_mib": 33, "hugepages": true}})"),
+              "machine.memory_mib: 33 MiB is not a multiple of 2 MiB, as machine.hugepages needs");
+  ExpectError(ParseConfigJson(R"({"vsock": {"guest_cid": 2, "uds_path": "/v"}})"),
+              "vsock.guest_cid: 2 is out of range 3..4294967294");
+  ExpectError(ParseConfigJson(R"({"network_interfaces": [{"tap": "a-name-of-sixteen"}]})"),
+              "network_interfaces[0].tap: \"a-name-of-sixteen\" is longer than 15 bytes");
+}
+
+TEST(VmmConfig, TapNamesAreChecked) {
+  EXPECT_TRUE(ValidateTapName("tap0"));
+  EXPECT_TRUE(ValidateTapName("fifteen-bytes-x"));
+  EXPECT_FALSE(ValidateTapName(""));
+  EXPECT_FALSE(ValidateTapName("sixteen-bytes-xx"));
+  EXPECT_FALSE(ValidateTapName("a/b"));
+  EXPECT_FALSE(ValidateTapName("a b"));
+  EXPECT_FALSE(ValidateTapName(".."));
+  VmConfig config;
+  config.boot.kernel_path = "/k";
+  config.nets.push_back({"sixteen-bytes-xx", ""});
+  auto r = ValidateConfig(config);
+  ASSERT_FALSE(r);
+  EXPECT_NE(r.error().ToString().find("\"sixteen-bytes-xx\" is longer than 15 bytes"),
+            std::string::npos)
+      << r.error().ToString();
+}
+
 TEST(VmmConfig, ConsoleForms) {
   EXPECT_EQ(ParseConsole("stdio")->kind, ConsoleConfig::Kind::kStdio);
   EXPECT_EQ(ParseConsole("none")->kind, ConsoleConfig::Kind::kNone);

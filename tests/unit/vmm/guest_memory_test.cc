@@ -4,6 +4,9 @@
 #include <gtest/gtest.h>
 
 #include <array>
+#include <fstream>
+#include <sstream>
+#include <string>
 #include <vector>
 
 namespace hull::vmm::memory {
@@ -64,6 +67,37 @@ TEST(VmmGuestMemory, RejectsBadSizes) {
   EXPECT_FALSE(GuestMemory::Create({.size = 4097}));
   EXPECT_FALSE(GuestMemory::Create({.size = 3 * kMiB, .hugepages = true}));
 }
+
+// HugePages_Free from /proc/meminfo (pages of the default 2 MiB size).
+uint64_t FreeHugePages() {
+  std::ifstream meminfo("/proc/meminfo");
+  std::string line;
+  while (std::getline(meminfo, line)) {
+    if (line.rfind("HugePages_Free:", 0) == 0) return std::stoull(line.substr(15));
+  }
+  return 0;
+}
+
+// Huge pages come from the host's reserved pool. Asking for more than it holds must be an error
+// that says so, at creation: a mapping that only fails when touched kills the VMM with SIGBUS.
+void CheckHugePages(bool memfd) {
+  constexpr uint64_t kSize = 16 * kMiB;
+  bool enough = FreeHugePages() >= kSize / (2 * kMiB);
+  auto memory = GuestMemory::Create({.size = kSize, .memfd = memfd, .hugepages = true});
+  if (!enough) {
+    ASSERT_FALSE(memory) << "created without reserved huge pages; the first write would SIGBUS";
+    std::string message = memory.error().ToString();
+    EXPECT_NE(message.find("16 MiB of 2 MiB huge pages"), std::string::npos) << message;
+    EXPECT_NE(message.find("/proc/sys/vm/nr_hugepages"), std::string::npos) << message;
+    return;
+  }
+  ASSERT_TRUE(memory) << memory.error().ToString();
+  ASSERT_TRUE(memory->Fill(0, kSize, 0x5a));  // every page is really there
+  EXPECT_EQ(*memory->ReadObject<uint8_t>(kSize - 1), 0x5a);
+}
+
+TEST(VmmGuestMemory, AnonymousHugePagesNeedAReservation) { CheckHugePages(/*memfd=*/false); }
+TEST(VmmGuestMemory, MemfdHugePagesNeedAReservation) { CheckHugePages(/*memfd=*/true); }
 
 class VmmGuestMemoryBounds : public ::testing::Test {
  protected:
