@@ -1,6 +1,7 @@
 // virtio-mmio transport, split virtqueues, virtio-rng and virtio-blk against a fake driver over
 // plain memory, including the malformed queues a hostile guest can build.
 #include <gtest/gtest.h>
+#include <poll.h>
 #include <sys/socket.h>
 #include <sys/un.h>
 #include <unistd.h>
@@ -118,15 +119,70 @@ TEST(VmmVirtioQueue, MalformedChainsAreFailedNotFatal) {
   ASSERT_EQ(driver.UsedIndex(), 8);
   for (uint16_t slot = 0; slot < 7; ++slot) EXPECT_EQ(driver.Used(slot).second, 0u) << slot;
   EXPECT_EQ(driver.Used(7), std::make_pair(8u, 8u));
+  EXPECT_FALSE(driver.NeedsReset()) << "bad chains fail requests, not the device";
+  EXPECT_EQ(driver.Read(MmioTransport::kInterruptStatus), MmioTransport::kInterruptUsedBuffer);
 }
 
-TEST(VmmVirtioQueue, RingIndexRunningAheadIsRejected) {
+// A corrupt ring (not one bad chain) cannot be trusted any more: the device says it needs a
+// reset (virtio 1.x 2.1.2) with a configuration change interrupt, and works again after one.
+TEST(VmmVirtioQueue, RingIndexRunningAheadNeedsAReset) {
   FakeDriver driver(std::make_unique<Rng>());
   driver.Initialize();
-  uint16_t bogus = 1000;  // more than the queue size ahead of the device
-  std::memcpy(driver.ram_.data() + FakeDriver::kDriverRing + 2, &bogus, 2);
+  driver.SetAvailIndex(1000);  // more than the queue size ahead of the device
   driver.Notify();
   EXPECT_EQ(driver.UsedIndex(), 0);
+  EXPECT_TRUE(driver.NeedsReset());
+  EXPECT_EQ(driver.Read(MmioTransport::kInterruptStatus), MmioTransport::kInterruptConfigChange);
+  EXPECT_TRUE(driver.interrupt_.level);
+
+  // Neither fixing the index nor rewriting the status revives it without a reset.
+  driver.SetAvailIndex(0);
+  driver.Submit({{0x10000, 64, true}});
+  driver.Write(MmioTransport::kStatus, driver.Read(MmioTransport::kStatus) &
+                                           ~MmioTransport::kStatusNeedsReset);
+  driver.Notify();
+  EXPECT_EQ(driver.UsedIndex(), 0);
+  EXPECT_TRUE(driver.NeedsReset()) << "only a reset clears DEVICE_NEEDS_RESET";
+
+  driver.Initialize();
+  EXPECT_FALSE(driver.NeedsReset());
+  EXPECT_FALSE(driver.interrupt_.level);
+  driver.Submit({{0x10000, 64, true}});
+  driver.Notify();
+  ASSERT_EQ(driver.UsedIndex(), 1);
+  EXPECT_EQ(driver.Used(0).second, 64u);
+}
+
+TEST(VmmVirtioQueue, EveryDeviceNeedsAResetAfterRingCorruption) {
+  char pattern[] = "/tmp/hull-vmm-ring-XXXXXX";
+  ASSERT_NE(mkdtemp(pattern), nullptr);
+  std::string dir = pattern;
+  ASSERT_TRUE(linux::WriteFile(dir + "/disk.img", std::string(4096, 'd')));
+  std::vector<std::pair<std::string, std::unique_ptr<VirtioDevice>>> devices;
+  devices.emplace_back("blk", std::move(*Block::Open(dir + "/disk.img", false)));
+  int fds[2];
+  ASSERT_EQ(::socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_NONBLOCK | SOCK_CLOEXEC, 0, fds), 0);
+  linux::UniqueFd host(fds[1]);
+  devices.emplace_back("net", std::make_unique<Net>(linux::UniqueFd(fds[0]), MacAddress{6}));
+  devices.emplace_back("vsock", std::move(*Vsock::Open(3, dir + "/v.sock")));
+  for (auto& [name, device] : devices) {
+    uint32_t queues = static_cast<uint32_t>(device->QueueCount());
+    FakeDriver driver(std::move(device));
+    for (uint32_t q = 0; q < queues; ++q) {
+      // vsock's receive queue is read only when there is something to send (tested with the
+      // vsock fixture); its event queue's buffers are kept.
+      if (name == "vsock" && q != Vsock::kTransmitQueue) continue;
+      driver.Initialize();
+      driver.SetAvailIndex(0x8000, q);
+      driver.Notify(q);
+      EXPECT_TRUE(driver.NeedsReset()) << name << " queue " << q;
+      EXPECT_EQ(driver.Read(MmioTransport::kInterruptStatus) & MmioTransport::kInterruptConfigChange,
+                MmioTransport::kInterruptConfigChange)
+          << name << " queue " << q;
+      EXPECT_EQ(driver.transport_.PollFd(), -1) << name << " queue " << q;
+    }
+  }
+  (void)linux::RemoveAll(dir);
 }
 
 TEST(VmmVirtioQueue, BuffersSpanningSeveralDescriptors) {
@@ -334,10 +390,62 @@ TEST_F(VmmVirtioNet, FramesWaitForBuffersWithoutPolling) {
   EXPECT_EQ(driver_->UsedIndex(Net::kReceiveQueue), 0);
   EXPECT_EQ(driver_->transport_.PollFd(), -1) << "no buffers: stop polling the backend";
   PostReceiveBuffer(0, 0x20000, 2048);
+  PostReceiveBuffer(1, 0x21000, 2048);
   driver_->Notify(Net::kReceiveQueue);
   ASSERT_EQ(driver_->UsedIndex(Net::kReceiveQueue), 1);
   EXPECT_EQ(std::string(reinterpret_cast<char*>(driver_->ram_.data() + 0x20000 + 12), 5), "early");
+  EXPECT_GE(driver_->transport_.PollFd(), 0) << "a buffer is left: poll the backend again";
+}
+
+// The guest starts the device without making the receive queue ready: a frame on the tap must
+// not make the event loop spin on a readable fd nobody reads.
+TEST(VmmVirtioNetSpin, ReceiveQueueNotReadyIsNotPolled) {
+  int fds[2];
+  ASSERT_EQ(::socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_NONBLOCK | SOCK_CLOEXEC, 0, fds), 0);
+  linux::UniqueFd host(fds[1]);
+  FakeDriver driver(std::make_unique<Net>(linux::UniqueFd(fds[0]), MacAddress{6}));
+  driver.Initialize(kFeatureVersion1, /*ready_queues=*/1u << Net::kTransmitQueue);
+  ASSERT_TRUE(driver.Read(MmioTransport::kStatus) & MmioTransport::kStatusDriverOk);
+  ASSERT_EQ(::write(host.get(), "012345678901frame", 17), 17);
+  EXPECT_LE(driver.RunEventLoop(), 1);
+  EXPECT_EQ(driver.transport_.PollFd(), -1);
+}
+
+// A receive ring whose index runs ahead: the device needs a reset and its tap is no longer
+// polled, though frames keep arriving.
+TEST_F(VmmVirtioNet, CorruptReceiveRingStopsPollingTheTap) {
+  PostReceiveBuffer(0, 0x20000, 2048);
+  driver_->Notify(Net::kReceiveQueue);
+  driver_->SetAvailIndex(500, Net::kReceiveQueue);
+  for (int i = 0; i < 3; ++i) {
+    std::string frame = Frame("flood");
+    ASSERT_EQ(::write(host_.get(), frame.data(), frame.size()), static_cast<ssize_t>(frame.size()));
+  }
+  EXPECT_LE(driver_->RunEventLoop(), 1);
+  EXPECT_TRUE(driver_->NeedsReset());
+  EXPECT_EQ(driver_->transport_.PollFd(), -1);
+  EXPECT_EQ(driver_->Read(MmioTransport::kInterruptStatus) & MmioTransport::kInterruptConfigChange,
+            MmioTransport::kInterruptConfigChange);
+  // After a reset the frames still waiting on the tap are delivered.
+  driver_->Initialize();
+  PostReceiveBuffer(0, 0x20000, 2048);
+  driver_->Notify(Net::kReceiveQueue);
+  EXPECT_EQ(driver_->UsedIndex(Net::kReceiveQueue), 1);
+}
+
+TEST_F(VmmVirtioNet, EmptyReceiveQueueIsNotPolled) {
+  std::string frame = Frame("nobody listens");
+  ASSERT_EQ(::write(host_.get(), frame.data(), frame.size()), static_cast<ssize_t>(frame.size()));
+  EXPECT_LE(driver_->RunEventLoop(), 1);
+  EXPECT_EQ(driver_->transport_.PollFd(), -1);
+  // Buffers the driver posts without notifying are found once it notifies.
+  PostReceiveBuffer(0, 0x20000, 2048);
+  PostReceiveBuffer(1, 0x21000, 2048);
+  EXPECT_EQ(driver_->transport_.PollFd(), -1);
+  driver_->Notify(Net::kReceiveQueue);
+  EXPECT_EQ(driver_->UsedIndex(Net::kReceiveQueue), 1);
   EXPECT_GE(driver_->transport_.PollFd(), 0);
+  EXPECT_EQ(driver_->RunEventLoop(), 0) << "armed, but the tap has nothing";
 }
 
 TEST_F(VmmVirtioNet, FrameLargerThanTheBufferIsDropped) {

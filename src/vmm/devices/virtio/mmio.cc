@@ -47,8 +47,12 @@ void MmioTransport::Write(uint64_t offset, std::span<const uint8_t> data) {
   WriteRegister(offset, value);
 }
 
+uint64_t MmioTransport::OfferedFeatures() const {
+  return device_->Features() | kFeatureVersion1;
+}
+
 uint32_t MmioTransport::ReadRegister(uint64_t offset) {
-  uint64_t features = device_->Features() | kFeatureVersion1;
+  uint64_t features = OfferedFeatures();
   Queue* queue = SelectedQueue();
   switch (offset) {
     case kMagicValue: return kMagic;
@@ -94,9 +98,8 @@ void MmioTransport::WriteRegister(uint64_t offset, uint32_t value) {
       if (!queue) return;
       if (value == 1) {
         if (auto valid = queue->Validate(memory_); !valid) {
-          devices::GuestWarning("virtio: queue " + std::to_string(queue_select_) + " rejected: " +
-                       valid.error().ToString());
-          status_ |= kStatusNeedsReset;
+          NeedsResetLocked("queue " + std::to_string(queue_select_) + " rejected: " +
+                           valid.error().ToString());
           return;
         }
         queue->set_ready(true);
@@ -111,20 +114,20 @@ void MmioTransport::WriteRegister(uint64_t offset, uint32_t value) {
         ResetLocked();
         return;
       }
+      // DEVICE_NEEDS_RESET is the device's to set; only a reset clears it.
+      value = (value & ~kStatusNeedsReset) | (status_ & kStatusNeedsReset);
       uint32_t added = value & ~status_;
       if (added & kStatusFeaturesOk) {
-        uint64_t offered = device_->Features() | kFeatureVersion1;
+        uint64_t offered = OfferedFeatures();
         if ((driver_features_ & ~offered) || !(driver_features_ & kFeatureVersion1)) {
           value &= ~kStatusFeaturesOk;  // the driver sees FEATURES_OK did not stick
         }
       }
-      if ((added & kStatusDriverOk) && (value & kStatusFeaturesOk)) {
-        if (auto activated = device_->Activate(driver_features_); !activated) {
-          devices::GuestWarning("virtio: device activation failed: " + activated.error().ToString());
-          value |= kStatusNeedsReset;
-        }
-      }
       status_ = value;
+      if ((added & kStatusDriverOk) && (value & kStatusFeaturesOk)) {
+        if (auto activated = device_->Activate(driver_features_); !activated)
+          NeedsResetLocked("device activation failed: " + activated.error().ToString());
+      }
       return;
     }
     default: return;
@@ -140,6 +143,7 @@ void MmioTransport::NotifyLocked(uint32_t index) {
   if (!(status_ & kStatusDriverOk) || (status_ & kStatusNeedsReset)) return;
   if (index >= queues_.size() || !queues_[index].ready()) return;
   RaiseForUsed(device_->ProcessQueue(memory_, queues_, index));
+  CheckQueuesLocked();
 }
 
 void MmioTransport::RaiseForUsed(uint32_t used_queues) {
@@ -149,6 +153,25 @@ void MmioTransport::RaiseForUsed(uint32_t used_queues) {
       return;
     }
   }
+}
+
+void MmioTransport::CheckQueuesLocked() {
+  for (size_t i = 0; i < queues_.size(); ++i) {
+    if (queues_[i].broken()) {
+      NeedsResetLocked("queue " + std::to_string(i) + " is corrupt");
+      return;
+    }
+  }
+}
+
+void MmioTransport::NeedsResetLocked(const std::string& reason) {
+  if (status_ & kStatusNeedsReset) return;
+  devices::GuestWarning("virtio device " + std::to_string(device_->DeviceType()) + ": " + reason +
+                        "; it needs a reset");
+  status_ |= kStatusNeedsReset;
+  // virtio 1.x 2.1.2: once the driver has the device running, tell it with a configuration
+  // change notification.
+  if (status_ & kStatusDriverOk) SetInterruptStatus(interrupt_status_ | kInterruptConfigChange);
 }
 
 int MmioTransport::PollFd() const {
@@ -161,6 +184,7 @@ void MmioTransport::HandlePollReady() {
   std::lock_guard lock(mutex_);
   if (!(status_ & kStatusDriverOk) || (status_ & kStatusNeedsReset)) return;
   RaiseForUsed(device_->HandlePollReady(memory_, queues_));
+  CheckQueuesLocked();
 }
 
 void MmioTransport::SetInterruptStatus(uint32_t status) {

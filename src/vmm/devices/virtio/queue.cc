@@ -31,8 +31,14 @@ uint64_t Chain::WritableLength() const {
 void Queue::Reset() {
   size_ = max_size_;
   ready_ = false;
+  broken_ = false;
   descriptor_table_ = driver_ring_ = device_ring_ = 0;
   next_avail_ = next_used_ = 0;
+}
+
+tl::unexpected<Error> Queue::Break(std::string message) {
+  broken_ = true;
+  return Fail(std::move(message));
 }
 
 Result<void> Queue::Validate(const memory::GuestMemory& memory) const {
@@ -47,19 +53,28 @@ Result<void> Queue::Validate(const memory::GuestMemory& memory) const {
 }
 
 Result<std::optional<PoppedChain>> Queue::PopChain(const memory::GuestMemory& memory) {
-  // The driver publishes descriptors before the index; acquire after reading it.
-  uint16_t avail_index = TRY(memory.ReadObject<uint16_t>(driver_ring_ + 2));  // guest-controlled
-  std::atomic_thread_fence(std::memory_order_acquire);
+  if (!ready_) return std::nullopt;
+  if (broken_) return Fail("the queue is broken until the driver resets the device");
+  auto read_index = [&]() -> Result<uint16_t> {
+    // The driver publishes descriptors before the index; acquire after reading it.
+    auto index = memory.ReadObject<uint16_t>(driver_ring_ + 2);  // guest-controlled
+    std::atomic_thread_fence(std::memory_order_acquire);
+    if (!index) return Break("driver ring index: " + index.error().ToString());
+    return *index;
+  };
+  uint16_t avail_index = TRY(read_index());
   uint16_t pending = static_cast<uint16_t>(avail_index - next_avail_);
   if (pending == 0) return std::nullopt;
   if (pending > size_) {
-    return Fail("driver ring index " + std::to_string(avail_index) + " is " + std::to_string(pending) +
-                " entries ahead, more than the queue size " + std::to_string(size_));
+    return Break("driver ring index " + std::to_string(avail_index) + " is " +
+                 std::to_string(pending) + " entries ahead, more than the queue size " +
+                 std::to_string(size_));
   }
   uint64_t slot = driver_ring_ + 4 + 2 * uint64_t{static_cast<uint16_t>(next_avail_ % size_)};
-  uint16_t head = TRY(memory.ReadObject<uint16_t>(slot));  // guest-controlled
+  auto head = memory.ReadObject<uint16_t>(slot);  // guest-controlled
+  if (!head) return Break("driver ring entry: " + head.error().ToString());
   ++next_avail_;
-  return PoppedChain{head, ReadChain(memory, head)};
+  return PoppedChain{*head, ReadChain(memory, *head)};
 }
 
 Result<Chain> Queue::ReadChain(const memory::GuestMemory& memory, uint16_t head) const {
@@ -89,16 +104,20 @@ Result<Chain> Queue::ReadChain(const memory::GuestMemory& memory, uint16_t head)
 }
 
 Result<void> Queue::AddUsed(const memory::GuestMemory& memory, uint16_t head, uint32_t written) {
+  if (broken_) return Fail("the queue is broken until the driver resets the device");
   uint64_t slot = device_ring_ + 4 + 8 * uint64_t{static_cast<uint16_t>(next_used_ % size_)};
   struct {
     uint32_t id;
     uint32_t length;
   } element{head, written};
-  TRY(memory.WriteObject(slot, element));
+  if (auto r = memory.WriteObject(slot, element); !r)
+    return Break("device ring entry: " + r.error().ToString());
   ++next_used_;
   // The element must be visible before the index that publishes it.
   std::atomic_thread_fence(std::memory_order_release);
-  return memory.WriteObject<uint16_t>(device_ring_ + 2, next_used_);
+  if (auto r = memory.WriteObject<uint16_t>(device_ring_ + 2, next_used_); !r)
+    return Break("device ring index: " + r.error().ToString());
+  return {};
 }
 
 bool Queue::NeedsInterrupt(const memory::GuestMemory& memory) const {
