@@ -7,6 +7,7 @@
 #include <unistd.h>
 
 #include <cstring>
+#include <map>
 #include <string>
 #include <vector>
 
@@ -485,11 +486,17 @@ class VmmVirtioVsock : public ::testing::Test {
     char pattern[] = "/tmp/hull-vmm-vsock-XXXXXX";
     ASSERT_NE(mkdtemp(pattern), nullptr);
     dir_ = pattern;
-    auto vsock = Vsock::Open(kGuestCid, dir_ + "/v.sock");
+    Open({}, 8);
+  }
+  // (Re)creates the device with `limits` and posts `rx_buffers` receive buffers.
+  void Open(VsockLimits limits, int rx_buffers) {
+    driver_.reset();
+    auto vsock = Vsock::Open(kGuestCid, dir_ + "/v.sock", limits);
     ASSERT_TRUE(vsock) << vsock.error().ToString();
     driver_ = std::make_unique<FakeDriver>(std::move(*vsock));
     driver_->Initialize();
-    for (uint16_t i = 0; i < 8; ++i) PostRx();
+    next_rx_descriptor_ = next_tx_descriptor_ = rx_seen_ = 0;
+    for (int i = 0; i < rx_buffers; ++i) PostRx();
     driver_->Notify(Vsock::kReceiveQueue);
   }
   void TearDown() override {
@@ -504,7 +511,7 @@ class VmmVirtioVsock : public ::testing::Test {
   void Send(uint16_t op, uint32_t src_port, uint32_t dst_port, const std::string& payload = "",
             uint32_t flags = 0) {
     VsockHeader h{kGuestCid, Vsock::kHostCid, src_port, dst_port, static_cast<uint32_t>(payload.size()),
-                  Vsock::kTypeStream, op, flags, 65536, guest_forwarded_};
+                  Vsock::kTypeStream, op, flags, guest_buffer_, guest_forwarded_};
     std::memcpy(driver_->ram_.data() + kTxBuffer, &h, sizeof(h));
     std::memcpy(driver_->ram_.data() + kTxBuffer + sizeof(h), payload.data(), payload.size());
     uint16_t d = next_tx_descriptor_++ % 16;
@@ -528,7 +535,53 @@ class VmmVirtioVsock : public ::testing::Test {
     driver_->Notify(Vsock::kReceiveQueue);
     return packets;
   }
+  // Received() until nothing more comes.
+  std::vector<std::pair<VsockHeader, std::string>> ReceivedAll() {
+    std::vector<std::pair<VsockHeader, std::string>> all;
+    while (true) {
+      auto some = Received();
+      if (some.empty()) return all;
+      all.insert(all.end(), some.begin(), some.end());
+    }
+  }
+  static std::string Data(const std::vector<std::pair<VsockHeader, std::string>>& packets) {
+    std::string data;
+    for (auto& [h, payload] : packets)
+      if (h.op == Vsock::kOpReadWrite) data += payload;
+    return data;
+  }
+  static int Count(const std::vector<std::pair<VsockHeader, std::string>>& packets, uint16_t op) {
+    int n = 0;
+    for (auto& [h, payload] : packets) n += h.op == op;
+    return n;
+  }
   void Poll() { driver_->transport_.HandlePollReady(); }
+  // A guest connection from `guest_port` to a host listener on `host_port`; returns the host's
+  // end.
+  linux::UniqueFd Establish(uint32_t guest_port, uint32_t host_port) {
+    if (!listeners_.contains(host_port))
+      listeners_[host_port] = Listen(dir_ + "/v.sock_" + std::to_string(host_port));
+    Send(Vsock::kOpRequest, guest_port, host_port);
+    auto packets = Received();
+    EXPECT_EQ(packets.size(), 1u);
+    if (packets.size() == 1) {
+      EXPECT_EQ(packets[0].first.op, Vsock::kOpResponse);
+    }
+    int fd = ::accept4(listeners_[host_port].get(), nullptr, nullptr, SOCK_CLOEXEC);
+    EXPECT_GE(fd, 0);
+    return linux::UniqueFd(fd);
+  }
+  // Reads until end of file (or two seconds of silence).
+  static std::string ReadToEof(int fd, bool* eof = nullptr) {
+    timeval timeout{2, 0};
+    ::setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &timeout, sizeof(timeout));
+    std::string data;
+    char buffer[65536];
+    ssize_t n;
+    while ((n = ::read(fd, buffer, sizeof(buffer))) > 0) data.append(buffer, n);
+    if (eof) *eof = n == 0;
+    return data;
+  }
   linux::UniqueFd Listen(const std::string& path) {
     int fd = ::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
     sockaddr_un a{};
@@ -558,6 +611,8 @@ class VmmVirtioVsock : public ::testing::Test {
   std::unique_ptr<FakeDriver> driver_;
   uint16_t next_rx_descriptor_ = 0, next_tx_descriptor_ = 0, rx_seen_ = 0;
   uint32_t guest_forwarded_ = 0;
+  uint32_t guest_buffer_ = 65536;
+  std::map<uint32_t, linux::UniqueFd> listeners_;
 };
 
 TEST_F(VmmVirtioVsock, ConfigHasTheGuestCid) {
@@ -595,6 +650,8 @@ TEST_F(VmmVirtioVsock, GuestConnectsToAHostListener) {
   packets = Received();
   ASSERT_FALSE(packets.empty());
   EXPECT_EQ(packets.back().first.op, Vsock::kOpShutdown);
+  EXPECT_EQ(packets.back().first.flags, Vsock::kShutdownSend | Vsock::kShutdownReceive)
+      << "the host closed both ways";
   Send(Vsock::kOpReset, 1234, 5000);
 }
 
@@ -643,6 +700,21 @@ TEST_F(VmmVirtioVsock, BadHandshakeAndGuestRefusalCloseTheHostSocket) {
   EXPECT_EQ(ReadSome(refused.get()), "");
 }
 
+TEST_F(VmmVirtioVsock, HostClientGivingUpBeforeTheGuestAnswersIsReset) {
+  linux::UniqueFd host = Connect(dir_ + "/v.sock");
+  ASSERT_EQ(::write(host.get(), "CONNECT 52\n", 11), 11);
+  Poll();
+  auto packets = Received();
+  ASSERT_EQ(packets.size(), 1u);
+  ASSERT_EQ(packets[0].first.op, Vsock::kOpRequest);
+  host.reset();
+  Poll();
+  packets = ReceivedAll();
+  ASSERT_EQ(packets.size(), 1u);
+  EXPECT_EQ(packets[0].first.op, Vsock::kOpReset);
+  EXPECT_EQ(packets[0].first.dst_port, 52u);
+}
+
 TEST_F(VmmVirtioVsock, MalformedPacketsAreDropped) {
   linux::UniqueFd listener = Listen(dir_ + "/v.sock_7000");
   // A header claiming more payload than the packet has.
@@ -663,6 +735,173 @@ TEST_F(VmmVirtioVsock, MalformedPacketsAreDropped) {
   auto packets = Received();
   ASSERT_EQ(packets.size(), 1u);
   EXPECT_EQ(packets[0].first.op, Vsock::kOpReset);
+}
+
+TEST_F(VmmVirtioVsock, CorruptReceiveRingNeedsAReset) {
+  driver_->SetAvailIndex(0x9000, Vsock::kReceiveQueue);
+  Send(Vsock::kOpRequest, 1234, 6000);  // answered with a reset, which needs a receive buffer
+  EXPECT_TRUE(driver_->NeedsReset());
+  EXPECT_EQ(driver_->transport_.PollFd(), -1);
+}
+
+// A guest that sends requests nobody listens for and never reads the resets must not grow the
+// VMM without bound.
+TEST_F(VmmVirtioVsock, ResetsForAGuestThatDoesNotReadAreBounded) {
+  Open({.max_connections = 0, .max_queued_control = 32}, /*rx_buffers=*/0);
+  for (uint32_t port = 0; port < 500; ++port) Send(Vsock::kOpRequest, 10000 + port, 6000);
+  for (int i = 0; i < 8; ++i) PostRx();
+  driver_->Notify(Vsock::kReceiveQueue);
+  auto packets = ReceivedAll();
+  EXPECT_EQ(Count(packets, Vsock::kOpReset), 32) << "the first 32, the rest dropped";
+  // The device still answers new requests once the guest reads again.
+  Send(Vsock::kOpRequest, 1, 6000);
+  packets = ReceivedAll();
+  ASSERT_EQ(packets.size(), 1u);
+  EXPECT_EQ(packets[0].first.op, Vsock::kOpReset);
+  EXPECT_EQ(packets[0].first.dst_port, 1u);
+}
+
+TEST_F(VmmVirtioVsock, ConnectionsBeyondTheLimitAreRefused) {
+  Open({.max_connections = 2}, 8);
+  linux::UniqueFd first = Establish(1, 5000);
+  linux::UniqueFd second = Establish(2, 5000);
+  Send(Vsock::kOpRequest, 3, 5000);
+  auto packets = Received();
+  ASSERT_EQ(packets.size(), 1u);
+  EXPECT_EQ(packets[0].first.op, Vsock::kOpReset) << "a third connection is refused";
+  // So is a host client: its socket is closed without an answer (a reset, as its line was not
+  // read).
+  linux::UniqueFd client = Connect(dir_ + "/v.sock");
+  ASSERT_EQ(::write(client.get(), "CONNECT 52\n", 11), 11);
+  Poll();
+  char byte;
+  EXPECT_LT(::recv(client.get(), &byte, 1, MSG_DONTWAIT), 0);
+  EXPECT_EQ(errno, ECONNRESET);
+  EXPECT_TRUE(ReceivedAll().empty()) << "the guest is not asked";
+  // Closing one makes room again.
+  Send(Vsock::kOpReset, 1, 5000);
+  linux::UniqueFd third = Establish(3, 5000);
+  Send(Vsock::kOpReadWrite, 3, 5000, "third");
+  EXPECT_EQ(ReadSome(third.get()), "third");
+}
+
+// Request, shutdown(SHUT_WR), read the reply: the guest's half-close reaches the host as end of
+// file, and the host's reply still reaches the guest.
+TEST_F(VmmVirtioVsock, GuestHalfCloseStillReceivesTheReply) {
+  linux::UniqueFd host = Establish(1234, 5000);
+  Send(Vsock::kOpReadWrite, 1234, 5000, "request");
+  Send(Vsock::kOpShutdown, 1234, 5000, "", Vsock::kShutdownSend);
+  bool eof = false;
+  EXPECT_EQ(ReadToEof(host.get(), &eof), "request");
+  EXPECT_TRUE(eof) << "the host sees end of file after the request";
+  ASSERT_EQ(::write(host.get(), "reply", 5), 5);
+  host.reset();
+  Poll();
+  auto packets = ReceivedAll();
+  EXPECT_EQ(Data(packets), "reply");
+  ASSERT_FALSE(packets.empty());
+  EXPECT_EQ(packets.back().first.op, Vsock::kOpShutdown);
+  EXPECT_EQ(packets.back().first.flags, Vsock::kShutdownSend | Vsock::kShutdownReceive);
+  // The connection is gone: anything more from the guest is reset.
+  Send(Vsock::kOpReadWrite, 1234, 5000, "late");
+  packets = ReceivedAll();
+  ASSERT_EQ(packets.size(), 1u);
+  EXPECT_EQ(packets[0].first.op, Vsock::kOpReset);
+}
+
+// The host half-closes: the guest hears only that no more data comes, and can still answer.
+TEST_F(VmmVirtioVsock, HostHalfCloseLetsTheGuestAnswer) {
+  linux::UniqueFd host = Establish(1234, 5000);
+  ASSERT_EQ(::write(host.get(), "question", 8), 8);
+  ASSERT_EQ(::shutdown(host.get(), SHUT_WR), 0);
+  Poll();
+  auto packets = ReceivedAll();
+  EXPECT_EQ(Data(packets), "question");
+  ASSERT_FALSE(packets.empty());
+  EXPECT_EQ(packets.back().first.op, Vsock::kOpShutdown);
+  EXPECT_EQ(packets.back().first.flags, Vsock::kShutdownSend) << "the host still receives";
+  Send(Vsock::kOpReadWrite, 1234, 5000, "answer");
+  EXPECT_EQ(ReadSome(host.get()), "answer");
+  // The guest closes: it is answered with a reset and the host sees end of file.
+  Send(Vsock::kOpShutdown, 1234, 5000, "", Vsock::kShutdownSend | Vsock::kShutdownReceive);
+  packets = ReceivedAll();
+  ASSERT_EQ(packets.size(), 1u);
+  EXPECT_EQ(packets[0].first.op, Vsock::kOpReset);
+  bool eof = false;
+  EXPECT_EQ(ReadToEof(host.get(), &eof), "");
+  EXPECT_TRUE(eof);
+}
+
+TEST_F(VmmVirtioVsock, GuestShutdownOfReceivingStopsTheHostWriter) {
+  linux::UniqueFd host = Establish(1234, 5000);
+  Send(Vsock::kOpShutdown, 1234, 5000, "", Vsock::kShutdownReceive);
+  errno = 0;
+  EXPECT_LT(::send(host.get(), "x", 1, MSG_NOSIGNAL), 0);
+  EXPECT_EQ(errno, EPIPE);
+  Send(Vsock::kOpReadWrite, 1234, 5000, "still sending");
+  EXPECT_EQ(ReadSome(host.get()), "still sending");
+}
+
+// Host to guest: never more than the guest's advertised buffer space beyond what it has
+// acknowledged (buf_alloc - (sent - fwd_cnt)).
+TEST_F(VmmVirtioVsock, HonoursTheGuestsCredit) {
+  guest_buffer_ = 1000;
+  linux::UniqueFd host = Establish(1234, 5000);
+  std::string data(3000, 'h');
+  ASSERT_EQ(::write(host.get(), data.data(), data.size()), 3000);
+  Poll();
+  auto packets = ReceivedAll();
+  EXPECT_EQ(Data(packets).size(), 1000u);
+  guest_forwarded_ = 600;  // the guest read 600 bytes and says so
+  Send(Vsock::kOpCreditUpdate, 1234, 5000);
+  EXPECT_EQ(Data(ReceivedAll()).size(), 600u);
+  guest_buffer_ = 4000;  // a bigger buffer
+  Send(Vsock::kOpCreditUpdate, 1234, 5000);
+  EXPECT_EQ(Data(ReceivedAll()).size(), 1400u) << "the rest";
+}
+
+// Guest to host: our credit is announced in every packet, on request, and unasked once a good
+// part of the buffer was forwarded; a guest that ignores it is reset.
+TEST_F(VmmVirtioVsock, AnnouncesItsOwnCredit) {
+  linux::UniqueFd host = Establish(1234, 5000);
+  Send(Vsock::kOpReadWrite, 1234, 5000, "small");
+  EXPECT_EQ(ReadSome(host.get()), "small");
+  Poll();
+  EXPECT_TRUE(ReceivedAll().empty()) << "no credit update for a few bytes";
+  Send(Vsock::kOpCreditRequest, 1234, 5000);
+  auto packets = ReceivedAll();
+  ASSERT_EQ(packets.size(), 1u);
+  EXPECT_EQ(packets[0].first.op, Vsock::kOpCreditUpdate);
+  EXPECT_EQ(packets[0].first.fwd_cnt, 5u);
+  EXPECT_EQ(packets[0].first.buf_alloc, Vsock::kBufferSize);
+
+  std::string chunk(Vsock::kMaxPayload, 'g');
+  for (uint32_t sent = 0; sent < Vsock::kBufferSize; sent += Vsock::kMaxPayload) {
+    Send(Vsock::kOpReadWrite, 1234, 5000, chunk);
+    // The host reads as the guest sends, with the socket buffer in between.
+    std::string got;
+    while (got.size() < chunk.size()) {
+      std::string more = ReadSome(host.get());
+      if (more.empty()) break;
+      got += more;
+    }
+    Poll();
+  }
+  packets = ReceivedAll();
+  ASSERT_FALSE(packets.empty()) << "an unasked credit update";
+  EXPECT_EQ(packets.back().first.op, Vsock::kOpCreditUpdate);
+  EXPECT_GE(packets.back().first.fwd_cnt, 5u + Vsock::kCreditUpdateThreshold);
+}
+
+TEST_F(VmmVirtioVsock, GuestOverrunningItsCreditIsReset) {
+  linux::UniqueFd host = Establish(1234, 5000);  // the host never reads
+  std::string chunk(Vsock::kMaxPayload, 'g');
+  bool reset = false;
+  for (int i = 0; i < 16 && !reset; ++i) {
+    Send(Vsock::kOpReadWrite, 1234, 5000, chunk);
+    reset = Count(ReceivedAll(), Vsock::kOpReset) > 0;
+  }
+  EXPECT_TRUE(reset);
 }
 
 TEST(VmmVirtioVsockOpen, RejectsBadCids) {
