@@ -45,7 +45,10 @@ int main(int argc, char** argv) {
   auto* console_opt =
       app.add_option("--console", console, "stdio, none, file:PATH or socket:PATH");
   auto* huge_opt = app.add_flag("--hugepages", hugepages, "back guest memory with huge pages");
-  auto* disk_opt = app.add_option("--disk", disks, "virtio-blk disk: PATH[,readonly] (repeatable)");
+  auto* disk_opt = app.add_option(
+      "--disk", disks,
+      "virtio-blk disk: PATH[,readonly][,id=NAME] (repeatable; NAME: the serial the guest reads, "
+      "at most 20 bytes)");
   auto* net_opt = app.add_option("--net", nets, "virtio-net on a tap: tap=NAME[,mac=MAC] (repeatable)");
   auto* vsock_opt = app.add_option("--vsock", vsock, "virtio-vsock: cid=N,uds=PATH");
   auto* rng_opt = app.add_flag("--rng", rng, "add a virtio-rng device");

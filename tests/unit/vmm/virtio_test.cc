@@ -212,8 +212,8 @@ class VmmVirtioBlock : public ::testing::Test {
   }
   void TearDown() override { (void)linux::RemoveAll(dir_); }
 
-  std::unique_ptr<FakeDriver> Driver(bool read_only = false) {
-    auto block = Block::Open(dir_ + "/disk.img", read_only);
+  std::unique_ptr<FakeDriver> Driver(bool read_only = false, std::string id = "") {
+    auto block = Block::Open(dir_ + "/disk.img", read_only, id);
     EXPECT_TRUE(block) << block.error().ToString();
     auto driver = std::make_unique<FakeDriver>(std::move(*block));
     driver->Initialize();
@@ -298,6 +298,55 @@ TEST_F(VmmVirtioBlock, GetIdDiscardAndWriteZeroes) {
   segment = {60, 100, 0};  // past the end
   std::memcpy(d->ram_.data() + 0x20000, &segment, sizeof(segment));
   EXPECT_EQ(Request(*d, Block::kTypeDiscard, 0, 16, false), Block::kStatusIoError);
+}
+
+// virtio spec, "Device Operation" of the block device: discard with the unmap flag, and either
+// request with a reserved flag bit, fail with UNSUPP; write-zeroes with unmap is fine.
+TEST_F(VmmVirtioBlock, DiscardAndWriteZeroesCheckTheSegmentFlags) {
+  auto d = Driver();
+  struct {
+    uint64_t sector;
+    uint32_t sectors, flags;
+  } segment;
+  auto request = [&](uint32_t type, uint64_t sector, uint32_t flags) {
+    segment = {sector, 1, flags};
+    std::memcpy(d->ram_.data() + 0x20000, &segment, sizeof(segment));
+    return Request(*d, type, 0, 16, false);
+  };
+  EXPECT_EQ(request(Block::kTypeDiscard, 1, Block::kSegmentUnmap), Block::kStatusUnsupported);
+  EXPECT_EQ(request(Block::kTypeDiscard, 1, 2), Block::kStatusUnsupported) << "reserved bit";
+  EXPECT_EQ(request(Block::kTypeDiscard, 1, 0x80000000), Block::kStatusUnsupported);
+  EXPECT_EQ(request(Block::kTypeWriteZeroes, 2, 4), Block::kStatusUnsupported) << "reserved bit";
+  EXPECT_EQ(linux::ReadFile(dir_ + "/disk.img").value_or(""), image_) << "nothing done";
+  EXPECT_EQ(request(Block::kTypeDiscard, 1, 0), Block::kStatusOk);
+  EXPECT_EQ(request(Block::kTypeWriteZeroes, 2, Block::kSegmentUnmap), Block::kStatusOk);
+  EXPECT_EQ(request(Block::kTypeWriteZeroes, 3, 0), Block::kStatusOk);
+  std::string after = linux::ReadFile(dir_ + "/disk.img").value_or("");
+  ASSERT_EQ(after.size(), image_.size()) << "the image keeps its size";
+  EXPECT_EQ(after.substr(2 * 512, 1024), std::string(1024, '\0')) << "sectors 2 and 3 read zeroes";
+  EXPECT_EQ(after[4 * 512], 4);
+  // More segments than announced (max_discard_seg 1), and a partial segment.
+  std::memcpy(d->ram_.data() + 0x20010, &segment, sizeof(segment));
+  EXPECT_EQ(Request(*d, Block::kTypeDiscard, 0, 32, false), Block::kStatusUnsupported);
+  EXPECT_EQ(Request(*d, Block::kTypeDiscard, 0, 12, false), Block::kStatusIoError);
+}
+
+TEST_F(VmmVirtioBlock, DeviceIdIsTheUsersOrDerivedFromTheFile) {
+  auto named = Driver(false, "data-disk-1");
+  EXPECT_EQ(Request(*named, Block::kTypeGetId, 0, 20, true), Block::kStatusOk);
+  EXPECT_EQ(std::string(reinterpret_cast<char*>(named->ram_.data() + 0x20000), 20),
+            std::string("data-disk-1") + std::string(9, '\0'));
+  auto full = Driver(false, "abcdefghijklmnopqrst");  // exactly 20 bytes: no terminator
+  EXPECT_EQ(Request(*full, Block::kTypeGetId, 0, 20, true), Block::kStatusOk);
+  EXPECT_EQ(std::string(reinterpret_cast<char*>(full->ram_.data() + 0x20000), 20),
+            "abcdefghijklmnopqrst");
+  auto derived = Driver();
+  EXPECT_EQ(Request(*derived, Block::kTypeGetId, 0, 20, true), Block::kStatusOk);
+  EXPECT_EQ(std::string(reinterpret_cast<char*>(derived->ram_.data() + 0x20000), 5), "hull-");
+  auto too_long = Block::Open(dir_ + "/disk.img", false, "abcdefghijklmnopqrstu");
+  ASSERT_FALSE(too_long);
+  EXPECT_NE(too_long.error().ToString().find("longer than 20 bytes"), std::string::npos)
+      << too_long.error().ToString();
 }
 
 TEST_F(VmmVirtioBlock, RequestWithoutStatusByteIsDropped) {

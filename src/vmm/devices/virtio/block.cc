@@ -36,7 +36,12 @@ void Put(std::vector<uint8_t>& out, size_t offset, T value) {
 
 }  // namespace
 
-Result<std::unique_ptr<Block>> Block::Open(const std::string& path, bool read_only) {
+Result<std::unique_ptr<Block>> Block::Open(const std::string& path, bool read_only,
+                                           std::string id) {
+  if (id.size() > kIdLength) {
+    return Fail("disk " + Quote(path) + ": id " + Quote(id) + " is longer than " +
+                std::to_string(kIdLength) + " bytes");
+  }
   int fd = ::open(path.c_str(), (read_only ? O_RDONLY : O_RDWR) | O_CLOEXEC);
   if (fd < 0) return FailErrno("disk: open " + Quote(path) + (read_only ? "" : " read-write"));
   linux::UniqueFd owned(fd);
@@ -44,9 +49,11 @@ Result<std::unique_ptr<Block>> Block::Open(const std::string& path, bool read_on
   if (::fstat(fd, &st) < 0) return FailErrno("disk: stat " + Quote(path));
   if (!S_ISREG(st.st_mode)) return Fail("disk " + Quote(path) + ": not a regular file");
   uint64_t size = static_cast<uint64_t>(st.st_size);
-  // The id: the file's device and inode, which identify it on this host.
-  std::string id = "hull-" + std::to_string(st.st_dev) + "-" + std::to_string(st.st_ino);
-  id.resize(std::min(id.size(), kIdLength));
+  if (id.empty()) {
+    // The default id: the file's device and inode, which identify it on this host.
+    id = "hull-" + std::to_string(st.st_dev) + "-" + std::to_string(st.st_ino);
+    id.resize(std::min(id.size(), kIdLength));
+  }
   return std::unique_ptr<Block>(new Block(std::move(owned), size, read_only, std::move(id)));
 }
 
@@ -134,21 +141,36 @@ uint8_t Block::Serve(const memory::GuestMemory& memory, uint32_t type, uint64_t 
     case kTypeDiscard:
     case kTypeWriteZeroes: {
       if (read_only_) return kStatusIoError;
-      // One segment: {sector, sectors, flags}; flag bit 0 is "unmap" for write-zeroes.
-      DiscardSegment segment;
+      // Segments of {sector, sectors, flags}; we announce one per request (max_discard_seg,
+      // max_write_zeroes_seg).
+      uint64_t total = 0;
+      for (const Buffer& b : data) total += b.length;
+      if (total == 0 || total % sizeof(DiscardSegment) != 0) return kStatusIoError;
+      if (total > sizeof(DiscardSegment)) return kStatusUnsupported;
+      DiscardSegment segment;  // guest-controlled
       if (!ReadFromBuffers(memory, data, 0,
                            std::span(reinterpret_cast<uint8_t*>(&segment), sizeof(segment)))) {
         return kStatusIoError;
       }
+      // Reserved flag bits fail either request; "unmap" is only defined for write-zeroes.
+      if (segment.flags & ~kSegmentUnmap) return kStatusUnsupported;
+      bool unmap = (segment.flags & kSegmentUnmap) != 0;
+      if (type == kTypeDiscard && unmap) return kStatusUnsupported;
       uint64_t bytes = uint64_t{segment.sectors} * kSectorSize;
       if (!in_range(segment.sector, bytes)) return kStatusIoError;
-      int mode = type == kTypeDiscard ? FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE
-                                      : FALLOC_FL_ZERO_RANGE | FALLOC_FL_KEEP_SIZE;
-      if (::fallocate(fd_.get(), mode, static_cast<off_t>(segment.sector * kSectorSize),
+      off_t start = static_cast<off_t>(segment.sector * kSectorSize);
+      constexpr int kPunch = FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE;
+      if (type == kTypeDiscard) {
+        (void)::fallocate(fd_.get(), kPunch, start, static_cast<off_t>(bytes));
+        return kStatusOk;  // discard is a hint
+      }
+      // Write-zeroes: a hole reads as zeroes too, so with unmap punching one will do.
+      if (unmap && ::fallocate(fd_.get(), kPunch, start, static_cast<off_t>(bytes)) == 0)
+        return kStatusOk;
+      if (::fallocate(fd_.get(), FALLOC_FL_ZERO_RANGE | FALLOC_FL_KEEP_SIZE, start,
                       static_cast<off_t>(bytes)) == 0) {
         return kStatusOk;
       }
-      if (type == kTypeDiscard) return kStatusOk;  // discard is a hint
       // No ZERO_RANGE on this filesystem: write zeroes.
       std::vector<uint8_t> zeroes(std::min<uint64_t>(bytes, 1 << 20), 0);
       for (uint64_t done = 0; done < bytes;) {
