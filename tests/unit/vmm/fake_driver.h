@@ -109,6 +109,16 @@ class FakeDriver {
   void SetAvailIndex(uint16_t index, uint32_t q = 0) {
     std::memcpy(ram_.data() + kDriverRing + q * kQueueStride + 2, &index, 2);
   }
+  // EVENT_IDX fields: used_event at the end of the driver ring, avail_event at the end of the
+  // device ring.
+  void SetUsedEvent(uint16_t value, uint32_t q = 0) {
+    std::memcpy(ram_.data() + kDriverRing + q * kQueueStride + 4 + 2 * kQueueSize, &value, 2);
+  }
+  uint16_t AvailEvent(uint32_t q = 0) {
+    uint16_t value;
+    std::memcpy(&value, ram_.data() + kDeviceRing + q * kQueueStride + 4 + 8 * kQueueSize, 2);
+    return value;
+  }
   bool NeedsReset() { return Read(MmioTransport::kStatus) & MmioTransport::kStatusNeedsReset; }
 
   // Does what the VMM's event loop does for this device until its fd is no longer polled or no

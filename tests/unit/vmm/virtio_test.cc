@@ -186,6 +186,59 @@ TEST(VmmVirtioQueue, EveryDeviceNeedsAResetAfterRingCorruption) {
   (void)linux::RemoveAll(dir);
 }
 
+// VIRTIO_RING_F_EVENT_IDX: the device interrupts only when the used index passes the driver's
+// used_event, and after catching up publishes avail_event so the driver notifies for the next
+// chain only.
+TEST(VmmVirtioEventIndex, SuppressesNotificationsBothWays) {
+  FakeDriver driver(std::make_unique<Rng>());
+  EXPECT_TRUE(driver.Read(MmioTransport::kDeviceFeatures) & kFeatureEventIndex) << "offered";
+  driver.Initialize(kFeatureVersion1 | kFeatureEventIndex);
+  ASSERT_TRUE(driver.Read(MmioTransport::kStatus) & MmioTransport::kStatusDriverOk);
+  auto request = [&](uint16_t descriptor) {
+    driver.Submit({{0x10000 + 0x100u * descriptor, 16, true}}, descriptor);
+    driver.Notify();
+  };
+  auto interrupted = [&] {
+    bool level = driver.interrupt_.level;
+    driver.Write(MmioTransport::kInterruptAck, MmioTransport::kInterruptUsedBuffer);
+    return level;
+  };
+  driver.SetUsedEvent(1);  // interrupt once the used buffer at index 1 is there
+  request(0);
+  EXPECT_EQ(driver.UsedIndex(), 1);
+  EXPECT_FALSE(interrupted());
+  EXPECT_EQ(driver.AvailEvent(), 1) << "caught up: notify me for the next chain";
+  request(1);
+  EXPECT_EQ(driver.UsedIndex(), 2);
+  EXPECT_TRUE(interrupted());
+  // used_event in the middle of a batch; the NO_INTERRUPT flag means nothing with EVENT_IDX.
+  uint16_t no_interrupt = kAvailNoInterrupt;
+  std::memcpy(driver.ram_.data() + FakeDriver::kDriverRing, &no_interrupt, 2);
+  driver.SetUsedEvent(3);
+  driver.Submit({{0x10200, 16, true}}, 2);
+  driver.Submit({{0x10300, 16, true}}, 3);
+  driver.Submit({{0x10400, 16, true}}, 4);
+  driver.Notify();
+  EXPECT_EQ(driver.UsedIndex(), 5);
+  EXPECT_TRUE(interrupted());
+  EXPECT_EQ(driver.AvailEvent(), 5);
+  // A used_event already passed gives no interrupt until the index wraps around to it.
+  request(5);
+  EXPECT_FALSE(interrupted());
+}
+
+TEST(VmmVirtioEventIndex, WithoutItTheNoInterruptFlagCounts) {
+  FakeDriver driver(std::make_unique<Rng>());
+  driver.Initialize();
+  uint16_t no_interrupt = kAvailNoInterrupt;
+  std::memcpy(driver.ram_.data() + FakeDriver::kDriverRing, &no_interrupt, 2);
+  driver.Submit({{0x10000, 16, true}});
+  driver.Notify();
+  EXPECT_EQ(driver.UsedIndex(), 1);
+  EXPECT_FALSE(driver.interrupt_.level);
+  EXPECT_EQ(driver.AvailEvent(), 0) << "avail_event is not written";
+}
+
 TEST(VmmVirtioQueue, BuffersSpanningSeveralDescriptors) {
   std::vector<uint8_t> ram(0x1000, 0);
   GuestMemory memory = GuestMemory::FromHost({{0, ram.size(), ram.data()}});
@@ -496,6 +549,27 @@ TEST_F(VmmVirtioNet, EmptyReceiveQueueIsNotPolled) {
   EXPECT_EQ(driver_->UsedIndex(Net::kReceiveQueue), 1);
   EXPECT_GE(driver_->transport_.PollFd(), 0);
   EXPECT_EQ(driver_->RunEventLoop(), 0) << "armed, but the tap has nothing";
+}
+
+// With EVENT_IDX, running out of receive buffers asks the driver to notify when it adds one,
+// which is what re-arms polling the tap.
+TEST(VmmVirtioNetEventIndex, EmptyReceiveQueueAsksForANotification) {
+  int fds[2];
+  ASSERT_EQ(::socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_NONBLOCK | SOCK_CLOEXEC, 0, fds), 0);
+  linux::UniqueFd host(fds[1]);
+  FakeDriver driver(std::make_unique<Net>(linux::UniqueFd(fds[0]), MacAddress{6}));
+  driver.Initialize(kFeatureVersion1 | kFeatureEventIndex);
+  driver.Submit({{0x20000, 2048, true}}, 0, Net::kReceiveQueue);
+  driver.Submit({{0x21000, 2048, true}}, 1, Net::kReceiveQueue);
+  driver.Notify(Net::kReceiveQueue);
+  for (int i = 0; i < 3; ++i) ASSERT_EQ(::write(host.get(), "012345678901frame", 17), 17);
+  driver.RunEventLoop();
+  EXPECT_EQ(driver.UsedIndex(Net::kReceiveQueue), 2);
+  EXPECT_EQ(driver.AvailEvent(Net::kReceiveQueue), 2);
+  EXPECT_EQ(driver.transport_.PollFd(), -1);
+  driver.Submit({{0x20000, 2048, true}}, 2, Net::kReceiveQueue);
+  driver.Notify(Net::kReceiveQueue);  // the driver notifies: avail_event was reached
+  EXPECT_EQ(driver.UsedIndex(Net::kReceiveQueue), 3);
 }
 
 TEST_F(VmmVirtioNet, FrameLargerThanTheBufferIsDropped) {

@@ -48,7 +48,7 @@ void MmioTransport::Write(uint64_t offset, std::span<const uint8_t> data) {
 }
 
 uint64_t MmioTransport::OfferedFeatures() const {
-  return device_->Features() | kFeatureVersion1;
+  return device_->Features() | kFeatureVersion1 | kFeatureEventIndex;
 }
 
 uint32_t MmioTransport::ReadRegister(uint64_t offset) {
@@ -125,6 +125,7 @@ void MmioTransport::WriteRegister(uint64_t offset, uint32_t value) {
       }
       status_ = value;
       if ((added & kStatusDriverOk) && (value & kStatusFeaturesOk)) {
+        for (Queue& q : queues_) q.set_event_index((driver_features_ & kFeatureEventIndex) != 0);
         if (auto activated = device_->Activate(driver_features_); !activated)
           NeedsResetLocked("device activation failed: " + activated.error().ToString());
       }
@@ -147,12 +148,12 @@ void MmioTransport::NotifyLocked(uint32_t index) {
 }
 
 void MmioTransport::RaiseForUsed(uint32_t used_queues) {
+  bool wanted = false;
+  // Ask every queue that got used buffers: with EVENT_IDX each one tracks what it was asked.
   for (size_t i = 0; i < queues_.size() && i < 32; ++i) {
-    if ((used_queues & (1u << i)) && queues_[i].NeedsInterrupt(memory_)) {
-      SetInterruptStatus(interrupt_status_ | kInterruptUsedBuffer);
-      return;
-    }
+    if ((used_queues & (1u << i)) && queues_[i].NeedsInterrupt(memory_)) wanted = true;
   }
+  if (wanted) SetInterruptStatus(interrupt_status_ | kInterruptUsedBuffer);
 }
 
 void MmioTransport::CheckQueuesLocked() {

@@ -5,7 +5,7 @@
 //
 // Queue notifications are processed synchronously on the notifying vCPU's thread.
 //
-// When a queue's ring turns out
+// The transport offers VIRTIO_RING_F_EVENT_IDX for every device. When a queue's ring turns out
 // to be corrupt (see queue.h) or the device cannot start, the transport sets DEVICE_NEEDS_RESET,
 // raises a configuration change interrupt, and neither processes notifications nor polls the
 // device's host fd until the driver resets the device.

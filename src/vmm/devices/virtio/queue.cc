@@ -31,9 +31,10 @@ uint64_t Chain::WritableLength() const {
 void Queue::Reset() {
   size_ = max_size_;
   ready_ = false;
+  event_index_ = false;
   broken_ = false;
   descriptor_table_ = driver_ring_ = device_ring_ = 0;
-  next_avail_ = next_used_ = 0;
+  next_avail_ = next_used_ = signalled_used_ = 0;
 }
 
 tl::unexpected<Error> Queue::Break(std::string message) {
@@ -64,6 +65,15 @@ Result<std::optional<PoppedChain>> Queue::PopChain(const memory::GuestMemory& me
   };
   uint16_t avail_index = TRY(read_index());
   uint16_t pending = static_cast<uint16_t>(avail_index - next_avail_);
+  if (pending == 0 && event_index_) {
+    // Caught up: ask the driver to notify when it adds the next chain (avail_event), then look
+    // again, since it may have added one before it could see the request.
+    if (!memory.WriteObject<uint16_t>(device_ring_ + 4 + 8 * uint64_t{size_}, next_avail_))
+      return Break("device ring avail_event is not writable");
+    std::atomic_thread_fence(std::memory_order_seq_cst);
+    avail_index = TRY(read_index());
+    pending = static_cast<uint16_t>(avail_index - next_avail_);
+  }
   if (pending == 0) return std::nullopt;
   if (pending > size_) {
     return Break("driver ring index " + std::to_string(avail_index) + " is " +
@@ -120,10 +130,21 @@ Result<void> Queue::AddUsed(const memory::GuestMemory& memory, uint16_t head, ui
   return {};
 }
 
-bool Queue::NeedsInterrupt(const memory::GuestMemory& memory) const {
+bool Queue::NeedsInterrupt(const memory::GuestMemory& memory) {
+  // The used index must be visible before the driver's suppression state is read.
   std::atomic_thread_fence(std::memory_order_seq_cst);
-  auto flags = memory.ReadObject<uint16_t>(driver_ring_);
-  return !flags || !(*flags & kAvailNoInterrupt);
+  if (!event_index_) {
+    auto flags = memory.ReadObject<uint16_t>(driver_ring_);  // guest-controlled
+    return !flags || !(*flags & kAvailNoInterrupt);
+  }
+  // Interrupt if used_event lies in [previous used index, new used index): the driver asked to
+  // hear about the used buffer at that position and it is among the ones just added.
+  uint16_t previous = signalled_used_;
+  signalled_used_ = next_used_;
+  auto used_event = memory.ReadObject<uint16_t>(driver_ring_ + 4 + 2 * uint64_t{size_});
+  if (!used_event) return true;
+  return static_cast<uint16_t>(next_used_ - *used_event - 1) <
+         static_cast<uint16_t>(next_used_ - previous);
 }
 
 Result<void> ReadFromBuffers(const memory::GuestMemory& memory, const std::vector<Buffer>& buffers,

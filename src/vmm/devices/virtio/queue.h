@@ -10,6 +10,11 @@
 // marks itself broken and refuses further work until the driver resets it; the transport then
 // sets DEVICE_NEEDS_RESET (virtio 1.x, 2.1.2).
 //
+// With VIRTIO_RING_F_EVENT_IDX ("Used Buffer Notification Suppression" / "Available Buffer
+// Notification Suppression") the queue honours the driver's used_event when deciding on an
+// interrupt and publishes avail_event so that the driver notifies only when the device has
+// caught up with the driver ring.
+//
 // Thread-safety: not thread-safe; the transport serialises access to a queue.
 #pragma once
 
@@ -27,6 +32,7 @@ inline constexpr uint16_t kDescriptorNext = 1;
 inline constexpr uint16_t kDescriptorWrite = 2;
 inline constexpr uint16_t kDescriptorIndirect = 4;
 inline constexpr uint16_t kAvailNoInterrupt = 1;
+inline constexpr uint64_t kFeatureEventIndex = 1ULL << 29;  // VIRTIO_RING_F_EVENT_IDX
 
 struct Descriptor {
   uint64_t address;
@@ -70,6 +76,8 @@ class Queue {
   void set_size(uint16_t size) { size_ = size; }
   bool ready() const { return ready_; }
   void set_ready(bool ready) { ready_ = ready; }
+  // Whether VIRTIO_RING_F_EVENT_IDX was negotiated (set by the transport at DRIVER_OK).
+  void set_event_index(bool enabled) { event_index_ = enabled; }
   // True once the ring itself was found corrupt; stays so until Reset().
   bool broken() const { return broken_; }
   uint64_t& descriptor_table() { return descriptor_table_; }
@@ -90,8 +98,10 @@ class Queue {
   // failure breaks the queue.
   [[nodiscard]] Result<void> AddUsed(const memory::GuestMemory& memory, uint16_t head,
                                      uint32_t written);
-  // Whether the driver wants an interrupt for used buffers (VRING_AVAIL_F_NO_INTERRUPT clear).
-  bool NeedsInterrupt(const memory::GuestMemory& memory) const;
+  // Whether the driver wants an interrupt for the used buffers added since the last call:
+  // VRING_AVAIL_F_NO_INTERRUPT clear, or with EVENT_IDX the used index passing used_event.
+  // Call once per batch of used buffers (it remembers what it was last asked about).
+  bool NeedsInterrupt(const memory::GuestMemory& memory);
 
  private:
   [[nodiscard]] Result<Chain> ReadChain(const memory::GuestMemory& memory, uint16_t head) const;
@@ -101,12 +111,14 @@ class Queue {
   uint16_t max_size_;
   uint16_t size_;
   bool ready_ = false;
+  bool event_index_ = false;
   bool broken_ = false;
   uint64_t descriptor_table_ = 0;
   uint64_t driver_ring_ = 0;
   uint64_t device_ring_ = 0;
   uint16_t next_avail_ = 0;  // the next driver ring slot to consume
   uint16_t next_used_ = 0;   // the next device ring slot to fill
+  uint16_t signalled_used_ = 0;  // next_used_ when NeedsInterrupt() was last asked (EVENT_IDX)
 };
 
 // Copies between guest buffers and host memory, across buffer boundaries.
