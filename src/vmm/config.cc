@@ -45,7 +45,8 @@ Result<DiskConfig> ParseDisk(std::string_view text) {
   DiskConfig disk;
   size_t comma = text.find(',');
   disk.path = std::string(text.substr(0, comma));
-  if (disk.path.empty()) return Fail("disk " + Quote(text) + ": expected PATH[,readonly][,id=NAME]");
+  if (disk.path.empty())
+    return Fail("disk " + Quote(text) + ": expected PATH[,readonly][,id=NAME]");
   std::string_view options = comma == std::string_view::npos ? "" : text.substr(comma + 1);
   while (comma != std::string_view::npos) {
     comma = options.find(',');

@@ -108,8 +108,9 @@ TEST(VmmConfig, DiskIds) {
   auto config = ParseConfigJson(R"({"drives": [{"path": "/a.img", "id": "data"}]})");
   ASSERT_TRUE(config) << config.error().ToString();
   EXPECT_EQ(config->disks[0].id, "data");
-  ExpectError(ParseConfigJson(R"({"drives": [{"path": "/a", "id": "abcdefghijklmnopqrstuvwxyz"}]})"),
-              "drives[0].id: \"abcdefghijklmnopqrstuvwxyz\" is 26 bytes long");
+  ExpectError(
+      ParseConfigJson(R"({"drives": [{"path": "/a", "id": "abcdefghijklmnopqrstuvwxyz"}]})"),
+      "drives[0].id: \"abcdefghijklmnopqrstuvwxyz\" is 26 bytes long");
   ExpectError(ParseConfigJson(R"({"drives": [{"path": "/a", "id": "tab\there"}]})"),
               "is not printable ASCII");
   ExpectError(ParseConfigJson(R"({"drives": [{"path": "/a", "id": 7}]})"),

@@ -93,8 +93,10 @@ class FakeDriver {
     for (size_t i = 0; i < segments.size(); ++i) {
       uint16_t flags = (segments[i].writable ? kDescriptorWrite : 0) |
                        (i + 1 < segments.size() ? kDescriptorNext : 0);
-      PutDescriptor(static_cast<uint16_t>(first + i),
-                    {segments[i].address, segments[i].length, flags, static_cast<uint16_t>(first + i + 1)}, q);
+      PutDescriptor(
+          static_cast<uint16_t>(first + i),
+          {segments[i].address, segments[i].length, flags, static_cast<uint16_t>(first + i + 1)},
+          q);
     }
     Publish(first, q);
     return first;
@@ -143,7 +145,8 @@ class FakeDriver {
   }
   std::pair<uint32_t, uint32_t> Used(uint16_t slot, uint32_t q = 0) {
     uint32_t element[2];
-    std::memcpy(element, ram_.data() + kDeviceRing + q * kQueueStride + 4 + 8 * (slot % kQueueSize), 8);
+    std::memcpy(element, ram_.data() + kDeviceRing + q * kQueueStride + 4 + 8 * (slot % kQueueSize),
+                8);
     return {element[0], element[1]};
   }
 

@@ -11,13 +11,13 @@
 #include <string>
 #include <vector>
 
+#include "fake_driver.h"
 #include "linux/file.h"
 #include "vmm/devices/virtio/block.h"
 #include "vmm/devices/virtio/mmio.h"
 #include "vmm/devices/virtio/net.h"
 #include "vmm/devices/virtio/rng.h"
 #include "vmm/devices/virtio/vsock.h"
-#include "fake_driver.h"
 
 namespace hull::vmm::virtio {
 namespace {
@@ -139,8 +139,8 @@ TEST(VmmVirtioQueue, RingIndexRunningAheadNeedsAReset) {
   // Neither fixing the index nor rewriting the status revives it without a reset.
   driver.SetAvailIndex(0);
   driver.Submit({{0x10000, 64, true}});
-  driver.Write(MmioTransport::kStatus, driver.Read(MmioTransport::kStatus) &
-                                           ~MmioTransport::kStatusNeedsReset);
+  driver.Write(MmioTransport::kStatus,
+               driver.Read(MmioTransport::kStatus) & ~MmioTransport::kStatusNeedsReset);
   driver.Notify();
   EXPECT_EQ(driver.UsedIndex(), 0);
   EXPECT_TRUE(driver.NeedsReset()) << "only a reset clears DEVICE_NEEDS_RESET";
@@ -177,8 +177,9 @@ TEST(VmmVirtioQueue, EveryDeviceNeedsAResetAfterRingCorruption) {
       driver.SetAvailIndex(0x8000, q);
       driver.Notify(q);
       EXPECT_TRUE(driver.NeedsReset()) << name << " queue " << q;
-      EXPECT_EQ(driver.Read(MmioTransport::kInterruptStatus) & MmioTransport::kInterruptConfigChange,
-                MmioTransport::kInterruptConfigChange)
+      EXPECT_EQ(
+          driver.Read(MmioTransport::kInterruptStatus) & MmioTransport::kInterruptConfigChange,
+          MmioTransport::kInterruptConfigChange)
           << name << " queue " << q;
       EXPECT_EQ(driver.transport_.PollFd(), -1) << name << " queue " << q;
     }
@@ -319,8 +320,10 @@ TEST_F(VmmVirtioBlock, RejectsOutOfRangeAndWrongDirectionRequests) {
   auto d = Driver();
   EXPECT_EQ(Request(*d, Block::kTypeIn, 63, 1024, true), Block::kStatusIoError) << "past the end";
   EXPECT_EQ(Request(*d, Block::kTypeIn, UINT64_MAX / 256, 512, true), Block::kStatusIoError);
-  EXPECT_EQ(Request(*d, Block::kTypeIn, 0, 512, false), Block::kStatusIoError) << "readable data for IN";
-  EXPECT_EQ(Request(*d, Block::kTypeOut, 0, 512, true), Block::kStatusIoError) << "writable data for OUT";
+  EXPECT_EQ(Request(*d, Block::kTypeIn, 0, 512, false), Block::kStatusIoError)
+      << "readable data for IN";
+  EXPECT_EQ(Request(*d, Block::kTypeOut, 0, 512, true), Block::kStatusIoError)
+      << "writable data for OUT";
   EXPECT_EQ(Request(*d, 77, 0, 0, false), Block::kStatusUnsupported);
   EXPECT_EQ(linux::ReadFile(dir_ + "/disk.img").value_or(""), image_) << "disk unchanged";
 }
@@ -452,8 +455,9 @@ TEST_F(VmmVirtioNet, TransmitsFramesToTheBackend) {
   std::string frame = Frame("hello, network");
   std::memcpy(driver_->ram_.data() + 0x10000, frame.data(), 12);
   std::memcpy(driver_->ram_.data() + 0x11000, frame.data() + 12, frame.size() - 12);
-  driver_->Submit({{0x10000, 12, false}, {0x11000, static_cast<uint32_t>(frame.size() - 12), false}},
-                  0, Net::kTransmitQueue);
+  driver_->Submit(
+      {{0x10000, 12, false}, {0x11000, static_cast<uint32_t>(frame.size() - 12), false}}, 0,
+      Net::kTransmitQueue);
   driver_->Notify(Net::kTransmitQueue);
   EXPECT_EQ(driver_->UsedIndex(Net::kTransmitQueue), 1);
   char buffer[256];
@@ -463,9 +467,9 @@ TEST_F(VmmVirtioNet, TransmitsFramesToTheBackend) {
 }
 
 TEST_F(VmmVirtioNet, MalformedTransmitChainsSendNothing) {
-  driver_->Submit({{0x10000, 4, false}}, 0, Net::kTransmitQueue);           // shorter than a header
-  driver_->Submit({{0x10000, 64, true}}, 1, Net::kTransmitQueue);           // device-writable
-  driver_->Submit({{0xfffffff000, 64, false}}, 2, Net::kTransmitQueue);     // outside RAM
+  driver_->Submit({{0x10000, 4, false}}, 0, Net::kTransmitQueue);        // shorter than a header
+  driver_->Submit({{0x10000, 64, true}}, 1, Net::kTransmitQueue);        // device-writable
+  driver_->Submit({{0xfffffff000, 64, false}}, 2, Net::kTransmitQueue);  // outside RAM
   driver_->Notify(Net::kTransmitQueue);
   EXPECT_EQ(driver_->UsedIndex(Net::kTransmitQueue), 3);
   char buffer[16];
@@ -481,7 +485,8 @@ TEST_F(VmmVirtioNet, ReceivesFramesIntoPostedBuffers) {
   driver_->transport_.HandlePollReady();
   ASSERT_EQ(driver_->UsedIndex(Net::kReceiveQueue), 1);
   EXPECT_EQ(driver_->Used(0, Net::kReceiveQueue).second, frame.size());
-  EXPECT_EQ(std::string(reinterpret_cast<char*>(driver_->ram_.data() + 0x20000 + 12), 8), "incoming");
+  EXPECT_EQ(std::string(reinterpret_cast<char*>(driver_->ram_.data() + 0x20000 + 12), 8),
+            "incoming");
   EXPECT_EQ(driver_->ram_[0x20000 + 10], 1) << "num_buffers";
   EXPECT_TRUE(driver_->interrupt_.level);
 }
@@ -633,8 +638,16 @@ class VmmVirtioVsock : public ::testing::Test {
   }
   void Send(uint16_t op, uint32_t src_port, uint32_t dst_port, const std::string& payload = "",
             uint32_t flags = 0) {
-    VsockHeader h{kGuestCid, Vsock::kHostCid, src_port, dst_port, static_cast<uint32_t>(payload.size()),
-                  Vsock::kTypeStream, op, flags, guest_buffer_, guest_forwarded_};
+    VsockHeader h{kGuestCid,
+                  Vsock::kHostCid,
+                  src_port,
+                  dst_port,
+                  static_cast<uint32_t>(payload.size()),
+                  Vsock::kTypeStream,
+                  op,
+                  flags,
+                  guest_buffer_,
+                  guest_forwarded_};
     std::memcpy(driver_->ram_.data() + kTxBuffer, &h, sizeof(h));
     std::memcpy(driver_->ram_.data() + kTxBuffer + sizeof(h), payload.data(), payload.size());
     uint16_t d = next_tx_descriptor_++ % 16;
@@ -841,12 +854,14 @@ TEST_F(VmmVirtioVsock, HostClientGivingUpBeforeTheGuestAnswersIsReset) {
 TEST_F(VmmVirtioVsock, MalformedPacketsAreDropped) {
   linux::UniqueFd listener = Listen(dir_ + "/v.sock_7000");
   // A header claiming more payload than the packet has.
-  VsockHeader h{kGuestCid, Vsock::kHostCid, 1, 7000, 1000, Vsock::kTypeStream, Vsock::kOpRequest, 0, 0, 0};
+  VsockHeader h{kGuestCid,          Vsock::kHostCid,   1, 7000, 1000,
+                Vsock::kTypeStream, Vsock::kOpRequest, 0, 0,    0};
   std::memcpy(driver_->ram_.data() + kTxBuffer, &h, sizeof(h));
   driver_->Submit({{kTxBuffer, sizeof(h), false}}, 0, Vsock::kTransmitQueue);
   // A packet shorter than a header, and one from a CID that is not the guest's.
   driver_->Submit({{kTxBuffer, 10, false}}, 1, Vsock::kTransmitQueue);
-  VsockHeader spoofed{7, Vsock::kHostCid, 1, 7000, 0, Vsock::kTypeStream, Vsock::kOpRequest, 0, 0, 0};
+  VsockHeader spoofed{7, Vsock::kHostCid, 1, 7000, 0, Vsock::kTypeStream, Vsock::kOpRequest, 0, 0,
+                      0};
   std::memcpy(driver_->ram_.data() + kTxBuffer + 0x100, &spoofed, sizeof(spoofed));
   driver_->Submit({{kTxBuffer + 0x100, sizeof(spoofed), false}}, 2, Vsock::kTransmitQueue);
   next_tx_descriptor_ = 3;

@@ -59,24 +59,26 @@ Result<std::unique_ptr<Block>> Block::Open(const std::string& path, bool read_on
 
 uint64_t Block::Features() const {
   uint64_t features = kFeatureSizeMax | kFeatureSegMax | kFeatureFlush | kFeatureBlockSize;
-  if (read_only_) features |= kFeatureReadOnly;
-  else features |= kFeatureDiscard | kFeatureWriteZeroes;
+  if (read_only_)
+    features |= kFeatureReadOnly;
+  else
+    features |= kFeatureDiscard | kFeatureWriteZeroes;
   return features;
 }
 
 void Block::ReadConfig(uint64_t offset, std::span<uint8_t> data) const {
   // struct virtio_blk_config up to the write-zeroes fields (60 bytes).
   std::vector<uint8_t> config(60, 0);
-  Put<uint64_t>(config, 0, sectors());        // capacity
-  Put<uint32_t>(config, 8, kMaxSegmentBytes); // size_max
-  Put<uint32_t>(config, 12, kMaxSegments);    // seg_max
-  Put<uint32_t>(config, 20, 512);             // blk_size
+  Put<uint64_t>(config, 0, sectors());          // capacity
+  Put<uint32_t>(config, 8, kMaxSegmentBytes);   // size_max
+  Put<uint32_t>(config, 12, kMaxSegments);      // seg_max
+  Put<uint32_t>(config, 20, 512);               // blk_size
   Put<uint32_t>(config, 36, 0xffffffffu >> 9);  // max_discard_sectors
-  Put<uint32_t>(config, 40, 1);                // max_discard_seg
-  Put<uint32_t>(config, 44, 1);                // discard_sector_alignment
-  Put<uint32_t>(config, 48, 0xffffffffu >> 9); // max_write_zeroes_sectors
-  Put<uint32_t>(config, 52, 1);                // max_write_zeroes_seg
-  config[56] = 1;                              // write_zeroes_may_unmap
+  Put<uint32_t>(config, 40, 1);                 // max_discard_seg
+  Put<uint32_t>(config, 44, 1);                 // discard_sector_alignment
+  Put<uint32_t>(config, 48, 0xffffffffu >> 9);  // max_write_zeroes_sectors
+  Put<uint32_t>(config, 52, 1);                 // max_write_zeroes_seg
+  config[56] = 1;                               // write_zeroes_may_unmap
   ReadConfigBytes(config, offset, data);
 }
 
@@ -96,7 +98,8 @@ uint8_t Block::Serve(const memory::GuestMemory& memory, uint32_t type, uint64_t 
         if (host == nullptr && b.length) return kStatusIoError;
         uint64_t done = 0;
         while (done < b.length) {
-          ssize_t n = ::pread(fd_.get(), host + done, b.length - done, static_cast<off_t>(offset + done));
+          ssize_t n =
+              ::pread(fd_.get(), host + done, b.length - done, static_cast<off_t>(offset + done));
           if (n < 0 && errno == EINTR) continue;
           if (n <= 0) return kStatusIoError;
           done += static_cast<uint64_t>(n);
@@ -117,7 +120,8 @@ uint8_t Block::Serve(const memory::GuestMemory& memory, uint32_t type, uint64_t 
         if (host == nullptr && b.length) return kStatusIoError;
         uint64_t done = 0;
         while (done < b.length) {
-          ssize_t n = ::pwrite(fd_.get(), host + done, b.length - done, static_cast<off_t>(offset + done));
+          ssize_t n =
+              ::pwrite(fd_.get(), host + done, b.length - done, static_cast<off_t>(offset + done));
           if (n < 0 && errno == EINTR) continue;
           if (n <= 0) return kStatusIoError;
           done += static_cast<uint64_t>(n);
@@ -210,10 +214,11 @@ bool Block::ServeQueue(const memory::GuestMemory& memory, Queue& queue) {
       // Layout: header (readable), data buffers (readable for OUT/discard, writable for IN and
       // GET_ID), then the status byte (the last writable byte).
       RequestHeader header{};
-      bool header_ok = chain->ReadableLength() >= sizeof(header) &&
-                       ReadFromBuffers(memory, chain->readable, 0,
-                                       std::span(reinterpret_cast<uint8_t*>(&header), sizeof(header)))
-                           .has_value();
+      bool header_ok =
+          chain->ReadableLength() >= sizeof(header) &&
+          ReadFromBuffers(memory, chain->readable, 0,
+                          std::span(reinterpret_cast<uint8_t*>(&header), sizeof(header)))
+              .has_value();
       if (!header_ok || chain->writable.empty() || chain->writable.back().length == 0) {
         devices::GuestWarning("virtio-blk: request without a header or status byte");
       } else {
@@ -237,10 +242,9 @@ bool Block::ServeQueue(const memory::GuestMemory& memory, Queue& queue) {
         }
         bool device_writes = header.type == kTypeIn || header.type == kTypeGetId;
         bool wrong_direction = device_writes ? !readable.empty() : !writable.empty();
-        uint8_t result = wrong_direction
-                             ? kStatusIoError
-                             : Serve(memory, header.type, header.sector,
-                                     device_writes ? writable : readable, written);
+        uint8_t result = wrong_direction ? kStatusIoError
+                                         : Serve(memory, header.type, header.sector,
+                                                 device_writes ? writable : readable, written);
         if (memory.WriteObject<uint8_t>(status_address, result)) written += 1;
       }
     }

@@ -37,7 +37,7 @@ class Block : public VirtioDevice {
   // Opens `path` (read-write unless `read_only`) with device id `id` (at most kIdLength bytes;
   // empty: "hull-<device>-<inode>" of the file, cut to kIdLength); errors name the path.
   [[nodiscard]] static Result<std::unique_ptr<Block>> Open(const std::string& path, bool read_only,
-                                                          std::string id = "");
+                                                           std::string id = "");
 
   uint32_t DeviceType() const override { return kDeviceType; }
   uint64_t Features() const override;

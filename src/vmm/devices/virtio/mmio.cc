@@ -55,20 +55,30 @@ uint32_t MmioTransport::ReadRegister(uint64_t offset) {
   uint64_t features = OfferedFeatures();
   Queue* queue = SelectedQueue();
   switch (offset) {
-    case kMagicValue: return kMagic;
-    case kVersionReg: return kVersion;
-    case kDeviceId: return device_->DeviceType();
-    case kVendorIdReg: return kVendorId;
+    case kMagicValue:
+      return kMagic;
+    case kVersionReg:
+      return kVersion;
+    case kDeviceId:
+      return device_->DeviceType();
+    case kVendorIdReg:
+      return kVendorId;
     case kDeviceFeatures:
-      return device_features_select_ == 0 ? static_cast<uint32_t>(features)
+      return device_features_select_ == 0   ? static_cast<uint32_t>(features)
              : device_features_select_ == 1 ? static_cast<uint32_t>(features >> 32)
                                             : 0;
-    case kQueueNumMax: return queue ? queue->max_size() : 0;
-    case kQueueReady: return queue && queue->ready() ? 1 : 0;
-    case kInterruptStatus: return interrupt_status_;
-    case kStatus: return status_;
-    case kConfigGeneration: return config_generation_;
-    default: return 0;
+    case kQueueNumMax:
+      return queue ? queue->max_size() : 0;
+    case kQueueReady:
+      return queue && queue->ready() ? 1 : 0;
+    case kInterruptStatus:
+      return interrupt_status_;
+    case kStatus:
+      return status_;
+    case kConfigGeneration:
+      return config_generation_;
+    default:
+      return 0;
   }
 }
 
@@ -77,29 +87,53 @@ void MmioTransport::WriteRegister(uint64_t offset, uint32_t value) {
   // Queue layout may change only while the queue is not ready.
   bool queue_writable = queue && !queue->ready() && !(status_ & kStatusDriverOk);
   auto set_low = [](uint64_t& field, uint32_t v) { field = (field & ~0xffffffffULL) | v; };
-  auto set_high = [](uint64_t& field, uint32_t v) { field = (field & 0xffffffffULL) | (uint64_t{v} << 32); };
+  auto set_high = [](uint64_t& field, uint32_t v) {
+    field = (field & 0xffffffffULL) | (uint64_t{v} << 32);
+  };
   switch (offset) {
-    case kDeviceFeaturesSel: device_features_select_ = value; return;
-    case kDriverFeaturesSel: driver_features_select_ = value; return;
+    case kDeviceFeaturesSel:
+      device_features_select_ = value;
+      return;
+    case kDriverFeaturesSel:
+      driver_features_select_ = value;
+      return;
     case kDriverFeatures:
       if (status_ & kStatusFeaturesOk) return;  // too late to change
-      if (driver_features_select_ == 0) set_low(driver_features_, value);
-      else if (driver_features_select_ == 1) set_high(driver_features_, value);
+      if (driver_features_select_ == 0)
+        set_low(driver_features_, value);
+      else if (driver_features_select_ == 1)
+        set_high(driver_features_, value);
       return;
-    case kQueueSel: queue_select_ = value; return;
-    case kQueueNum: if (queue_writable) queue->set_size(static_cast<uint16_t>(std::min<uint32_t>(value, 0xffff))); return;
-    case kQueueDescLow: if (queue_writable) set_low(queue->descriptor_table(), value); return;
-    case kQueueDescHigh: if (queue_writable) set_high(queue->descriptor_table(), value); return;
-    case kQueueDriverLow: if (queue_writable) set_low(queue->driver_ring(), value); return;
-    case kQueueDriverHigh: if (queue_writable) set_high(queue->driver_ring(), value); return;
-    case kQueueDeviceLow: if (queue_writable) set_low(queue->device_ring(), value); return;
-    case kQueueDeviceHigh: if (queue_writable) set_high(queue->device_ring(), value); return;
+    case kQueueSel:
+      queue_select_ = value;
+      return;
+    case kQueueNum:
+      if (queue_writable) queue->set_size(static_cast<uint16_t>(std::min<uint32_t>(value, 0xffff)));
+      return;
+    case kQueueDescLow:
+      if (queue_writable) set_low(queue->descriptor_table(), value);
+      return;
+    case kQueueDescHigh:
+      if (queue_writable) set_high(queue->descriptor_table(), value);
+      return;
+    case kQueueDriverLow:
+      if (queue_writable) set_low(queue->driver_ring(), value);
+      return;
+    case kQueueDriverHigh:
+      if (queue_writable) set_high(queue->driver_ring(), value);
+      return;
+    case kQueueDeviceLow:
+      if (queue_writable) set_low(queue->device_ring(), value);
+      return;
+    case kQueueDeviceHigh:
+      if (queue_writable) set_high(queue->device_ring(), value);
+      return;
     case kQueueReady:
       if (!queue) return;
       if (value == 1) {
         if (auto valid = queue->Validate(memory_); !valid) {
-          NeedsResetLocked("queue " + std::to_string(queue_select_) + " rejected: " +
-                           valid.error().ToString());
+          NeedsResetLocked("queue " + std::to_string(queue_select_) +
+                           " rejected: " + valid.error().ToString());
           return;
         }
         queue->set_ready(true);
@@ -107,8 +141,12 @@ void MmioTransport::WriteRegister(uint64_t offset, uint32_t value) {
         queue->set_ready(false);
       }
       return;
-    case kQueueNotify: NotifyLocked(value); return;
-    case kInterruptAck: SetInterruptStatus(interrupt_status_ & ~value); return;
+    case kQueueNotify:
+      NotifyLocked(value);
+      return;
+    case kInterruptAck:
+      SetInterruptStatus(interrupt_status_ & ~value);
+      return;
     case kStatus: {
       if (value == 0) {
         ResetLocked();
@@ -131,7 +169,8 @@ void MmioTransport::WriteRegister(uint64_t offset, uint32_t value) {
       }
       return;
     }
-    default: return;
+    default:
+      return;
   }
 }
 

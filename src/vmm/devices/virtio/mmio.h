@@ -40,10 +40,9 @@ class MmioTransport : public devices::BusDevice {
                             kDriverFeaturesSel = 0x024, kQueueSel = 0x030, kQueueNumMax = 0x034,
                             kQueueNum = 0x038, kQueueReady = 0x044, kQueueNotify = 0x050,
                             kInterruptStatus = 0x060, kInterruptAck = 0x064, kStatus = 0x070,
-                            kQueueDescLow = 0x080, kQueueDescHigh = 0x084,
-                            kQueueDriverLow = 0x090, kQueueDriverHigh = 0x094,
-                            kQueueDeviceLow = 0x0a0, kQueueDeviceHigh = 0x0a4,
-                            kConfigGeneration = 0x0fc, kConfig = 0x100;
+                            kQueueDescLow = 0x080, kQueueDescHigh = 0x084, kQueueDriverLow = 0x090,
+                            kQueueDriverHigh = 0x094, kQueueDeviceLow = 0x0a0,
+                            kQueueDeviceHigh = 0x0a4, kConfigGeneration = 0x0fc, kConfig = 0x100;
   // Device status bits.
   static constexpr uint32_t kStatusAcknowledge = 1, kStatusDriver = 2, kStatusDriverOk = 4,
                             kStatusFeaturesOk = 8, kStatusNeedsReset = 64, kStatusFailed = 128;

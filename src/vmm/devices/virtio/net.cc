@@ -38,7 +38,8 @@ Result<MacAddress> ParseMac(std::string_view text) {
 
 MacAddress RandomMac() {
   MacAddress mac{};
-  if (::getrandom(mac.data(), mac.size(), 0) != static_cast<ssize_t>(mac.size())) mac = {0, 1, 2, 3, 4, 5};
+  if (::getrandom(mac.data(), mac.size(), 0) != static_cast<ssize_t>(mac.size()))
+    mac = {0, 1, 2, 3, 4, 5};
   mac[0] = static_cast<uint8_t>((mac[0] & 0xfc) | 0x02);  // locally administered, unicast
   return mac;
 }
@@ -106,7 +107,8 @@ bool Net::Transmit(const memory::GuestMemory& memory, Queue& queue) {
       devices::GuestWarning("virtio-net tx: bad chain: " + chain.error().ToString());
     } else if (!chain->writable.empty() || chain->ReadableLength() < kHeaderSize ||
                chain->ReadableLength() > kMaxFrame) {
-      devices::GuestWarning("virtio-net tx: malformed frame of " + std::to_string(chain->ReadableLength()) + " bytes");
+      devices::GuestWarning("virtio-net tx: malformed frame of " +
+                            std::to_string(chain->ReadableLength()) + " bytes");
     } else {
       std::span<uint8_t> frame(scratch_.data(), chain->ReadableLength());
       if (ReadFromBuffers(memory, chain->readable, 0, frame)) {
@@ -158,7 +160,8 @@ bool Net::Receive(const memory::GuestMemory& memory, Queue& queue) {
       if (n <= 0) {
         // The backend is gone or failing: stop polling it until the driver posts buffers again.
         devices::GuestWarning("virtio-net rx: backend " +
-                     std::string(n == 0 ? "closed" : strerror(errno)) + "; receiving paused");
+                              std::string(n == 0 ? "closed" : strerror(errno)) +
+                              "; receiving paused");
         queue.UndoPop();
         receive_armed_ = false;
         return used;

@@ -34,14 +34,15 @@ class Net : public VirtioDevice {
   static constexpr uint32_t kDeviceType = 1;
   static constexpr uint64_t kFeatureMac = 1ULL << 5;
   static constexpr uint64_t kFeatureStatus = 1ULL << 16;
-  static constexpr size_t kHeaderSize = 12;  // struct virtio_net_hdr_v1
+  static constexpr size_t kHeaderSize = 12;   // struct virtio_net_hdr_v1
   static constexpr size_t kMaxFrame = 65550;  // header + largest frame a tap hands over
   static constexpr size_t kReceiveQueue = 0, kTransmitQueue = 1;
 
   // Takes ownership of `backend` (non-blocking).
   Net(linux::UniqueFd backend, MacAddress mac) : backend_(std::move(backend)), mac_(mac) {}
   // Opens (creating if needed) tap interface `name` for virtio-net headers; errors name it.
-  [[nodiscard]] static Result<std::unique_ptr<Net>> OpenTap(const std::string& name, MacAddress mac);
+  [[nodiscard]] static Result<std::unique_ptr<Net>> OpenTap(const std::string& name,
+                                                            MacAddress mac);
 
   uint32_t DeviceType() const override { return kDeviceType; }
   uint64_t Features() const override { return kFeatureMac | kFeatureStatus; }

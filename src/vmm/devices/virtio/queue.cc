@@ -44,10 +44,12 @@ tl::unexpected<Error> Queue::Break(std::string message) {
 
 Result<void> Queue::Validate(const memory::GuestMemory& memory) const {
   if (size_ == 0 || size_ > max_size_ || (size_ & (size_ - 1)) != 0)
-    return Fail("queue size " + std::to_string(size_) + " is not a power of two up to " + std::to_string(max_size_));
+    return Fail("queue size " + std::to_string(size_) + " is not a power of two up to " +
+                std::to_string(max_size_));
   if (descriptor_table_ % 16 || driver_ring_ % 2 || device_ring_ % 4)
     return Fail("queue areas are misaligned");
-  TRY_CTX(memory.Translate(descriptor_table_, uint64_t{size_} * sizeof(Descriptor)), "descriptor table");
+  TRY_CTX(memory.Translate(descriptor_table_, uint64_t{size_} * sizeof(Descriptor)),
+          "descriptor table");
   TRY_CTX(memory.Translate(driver_ring_, DriverRingBytes(size_)), "driver ring");
   TRY_CTX(memory.Translate(device_ring_, DeviceRingBytes(size_)), "device ring");
   return {};

@@ -116,8 +116,8 @@ class Queue {
   uint64_t descriptor_table_ = 0;
   uint64_t driver_ring_ = 0;
   uint64_t device_ring_ = 0;
-  uint16_t next_avail_ = 0;  // the next driver ring slot to consume
-  uint16_t next_used_ = 0;   // the next device ring slot to fill
+  uint16_t next_avail_ = 0;      // the next driver ring slot to consume
+  uint16_t next_used_ = 0;       // the next device ring slot to fill
   uint16_t signalled_used_ = 0;  // next_used_ when NeedsInterrupt() was last asked (EVENT_IDX)
 };
 

@@ -19,7 +19,8 @@ namespace {
 Result<sockaddr_un> UnixAddress(const std::string& path) {
   sockaddr_un address{};
   address.sun_family = AF_UNIX;
-  if (path.size() >= sizeof(address.sun_path)) return Fail("unix socket path " + Quote(path) + " is too long");
+  if (path.size() >= sizeof(address.sun_path))
+    return Fail("unix socket path " + Quote(path) + " is too long");
   std::memcpy(address.sun_path, path.c_str(), path.size() + 1);
   return address;
 }
@@ -66,8 +67,7 @@ void Vsock::ReadConfig(uint64_t offset, std::span<uint8_t> data) const {
 }
 
 void Vsock::Reset() {
-  for (auto& [fd, connection] : connections_)
-    ::epoll_ctl(epoll_.get(), EPOLL_CTL_DEL, fd, nullptr);
+  for (auto& [fd, connection] : connections_) ::epoll_ctl(epoll_.get(), EPOLL_CTL_DEL, fd, nullptr);
   connections_.clear();
   control_.clear();
   next_source_fd_ = 0;
@@ -120,7 +120,8 @@ void Vsock::ControlReset(uint32_t local_port, uint32_t peer_port) {
 
 void Vsock::Abort(Connection& c) {
   // The guest knows of the connection once it was asked for it or answered it.
-  bool guest_knows = c.state == State::kEstablished || (c.state == State::kConnecting && !c.owe_request);
+  bool guest_knows =
+      c.state == State::kEstablished || (c.state == State::kConnecting && !c.owe_request);
   if (guest_knows) ControlReset(c.local_port, c.peer_port);
   Close(c.fd.get());
 }
@@ -196,8 +197,10 @@ void Vsock::HandlePacket(const VsockHeader& h, std::span<const uint8_t> payload)
   Connection* c = Find(h.dst_port, h.src_port);
   if (!c) {
     // As a peer without such a socket: connect, or answer anything but a reset with a reset.
-    if (h.op == kOpRequest) ConnectToHost(h);
-    else if (h.op != kOpReset) ControlReset(h.dst_port, h.src_port);
+    if (h.op == kOpRequest)
+      ConnectToHost(h);
+    else if (h.op != kOpReset)
+      ControlReset(h.dst_port, h.src_port);
     return;
   }
   // Every packet carries the guest's credit.
@@ -392,8 +395,7 @@ Vsock::Outgoing Vsock::PickOutgoing() {
     if (c.state != State::kEstablished) return {};
     if (c.host_readable && !c.host_eof && !c.guest_done_receiving) {
       uint32_t in_flight = c.sent - c.peer_forwarded;  // guest-controlled; wraps if it lies
-      if (in_flight < c.peer_buffer)
-        return {Outgoing::Kind::kData, &c, c.peer_buffer - in_flight};
+      if (in_flight < c.peer_buffer) return {Outgoing::Kind::kData, &c, c.peer_buffer - in_flight};
     }
     if (c.owe_credit_update || c.owe_shutdown) return {Outgoing::Kind::kOwed, &c};
     return {};

@@ -82,8 +82,8 @@ class Vsock : public VirtioDevice {
 
   // Listens on `uds_path` (replacing a stale socket there); errors name it.
   [[nodiscard]] static Result<std::unique_ptr<Vsock>> Open(uint64_t guest_cid,
-                                                          const std::string& uds_path,
-                                                          VsockLimits limits = {});
+                                                           const std::string& uds_path,
+                                                           VsockLimits limits = {});
   ~Vsock() override;
 
   uint32_t DeviceType() const override { return kDeviceType; }
@@ -98,8 +98,8 @@ class Vsock : public VirtioDevice {
 
  private:
   enum class State {
-    kHandshake,    // a host client that has not sent its CONNECT line yet
-    kConnecting,   // host-initiated: waiting for the guest's RESPONSE
+    kHandshake,   // a host client that has not sent its CONNECT line yet
+    kConnecting,  // host-initiated: waiting for the guest's RESPONSE
     kEstablished,
   };
   struct Connection {
@@ -109,8 +109,8 @@ class Vsock : public VirtioDevice {
     uint32_t peer_port = 0;   // the guest's
     std::string handshake;    // partial "CONNECT <port>\n" line
     // Guest to host.
-    std::string to_host;             // guest data not yet written to the host socket
-    uint32_t forwarded = 0;          // fwd_cnt: bytes from the guest written to the host
+    std::string to_host;               // guest data not yet written to the host socket
+    uint32_t forwarded = 0;            // fwd_cnt: bytes from the guest written to the host
     uint32_t announced_forwarded = 0;  // the fwd_cnt the guest last got from us
     bool guest_done_sending = false;   // SHUTDOWN F_SEND from the guest
     bool host_write_shut = false;      // shutdown(SHUT_WR) done on the host socket
@@ -119,11 +119,11 @@ class Vsock : public VirtioDevice {
     uint32_t peer_buffer = 0;     // the guest's buf_alloc
     uint32_t peer_forwarded = 0;  // the guest's fwd_cnt
     bool host_readable = false;
-    bool host_eof = false;             // read() returned 0
-    bool host_hangup = false;          // EPOLLHUP: nothing can flow either way any more
+    bool host_eof = false;              // read() returned 0
+    bool host_hangup = false;           // EPOLLHUP: nothing can flow either way any more
     bool guest_done_receiving = false;  // SHUTDOWN F_RECEIVE from the guest
     // Packets owed to the guest, sent in this order (data goes before the shutdown).
-    bool owe_request = false;  // host-initiated
+    bool owe_request = false;   // host-initiated
     bool owe_response = false;  // guest-initiated
     bool owe_credit_update = false;
     bool owe_shutdown = false;  // F_SEND after the host's end of file
@@ -137,8 +137,11 @@ class Vsock : public VirtioDevice {
 
   Vsock(uint64_t guest_cid, std::string uds_path, linux::UniqueFd listener, linux::UniqueFd epoll,
         VsockLimits limits)
-      : guest_cid_(guest_cid), uds_path_(std::move(uds_path)), listener_(std::move(listener)),
-        epoll_(std::move(epoll)), limits_(limits) {}
+      : guest_cid_(guest_cid),
+        uds_path_(std::move(uds_path)),
+        listener_(std::move(listener)),
+        epoll_(std::move(epoll)),
+        limits_(limits) {}
 
   void HandleTransmit(const memory::GuestMemory& memory, Queue& queue);
   void HandlePacket(const VsockHeader& header, std::span<const uint8_t> payload);
