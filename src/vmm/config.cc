@@ -28,16 +28,39 @@ Result<ConsoleConfig> ParseConsole(std::string_view text) {
   return console;
 }
 
+Result<void> ValidateDiskId(std::string_view id, std::string_view field) {
+  std::string where(field);
+  if (id.empty()) return Fail(where + ": must not be empty");
+  if (id.size() > kMaxDiskIdBytes) {
+    return Fail(where + ": " + Quote(id) + " is " + std::to_string(id.size()) +
+                " bytes long, more than the " + std::to_string(kMaxDiskIdBytes) +
+                " a virtio-blk id holds");
+  }
+  for (char c : id) {
+    if (c < 0x20 || c > 0x7e) return Fail(where + ": " + Quote(id) + " is not printable ASCII");
+  }
+  return {};
+}
+
 Result<DiskConfig> ParseDisk(std::string_view text) {
   DiskConfig disk;
   size_t comma = text.find(',');
   disk.path = std::string(text.substr(0, comma));
-  if (disk.path.empty()) return Fail("disk " + Quote(text) + ": expected PATH[,readonly]");
-  if (comma != std::string_view::npos) {
-    std::string_view option = text.substr(comma + 1);
-    if (option != "readonly" && option != "ro")
+  if (disk.path.empty())
+    return Fail("disk " + Quote(text) + ": expected PATH[,readonly][,id=NAME]");
+  std::string_view options = comma == std::string_view::npos ? "" : text.substr(comma + 1);
+  while (comma != std::string_view::npos) {
+    comma = options.find(',');
+    std::string_view option = options.substr(0, comma);
+    if (comma != std::string_view::npos) options = options.substr(comma + 1);
+    if (option == "readonly" || option == "ro") {
+      disk.read_only = true;
+    } else if (option.starts_with("id=")) {
+      disk.id = option.substr(3);
+      TRY(ValidateDiskId(disk.id, "disk " + Quote(text) + ": id"));
+    } else {
       return Fail("disk " + Quote(text) + ": unknown option " + Quote(option));
-    disk.read_only = true;
+    }
   }
   return disk;
 }
@@ -115,8 +138,11 @@ Result<void> ValidateConfig(const VmConfig& config) {
   if (config.disks.size() + config.nets.size() + (config.rng ? 1 : 0) + (config.vsock ? 1 : 0) >
       kMaxVirtioDevices)
     return Fail("too many virtio devices: at most " + std::to_string(kMaxVirtioDevices));
-  for (const DiskConfig& disk : config.disks)
+  for (size_t i = 0; i < config.disks.size(); ++i) {
+    const DiskConfig& disk = config.disks[i];
     if (disk.path.empty()) return Fail("drives: a drive needs a path");
+    if (!disk.id.empty()) TRY(ValidateDiskId(disk.id, "drives[" + std::to_string(i) + "].id"));
+  }
   if (!config.acpi && config.disks.size() + config.nets.size() + (config.rng ? 1 : 0) +
                               (config.vsock ? 1 : 0) > kMaxVirtioDevicesWithoutAcpi)
     return Fail("without ACPI at most " + std::to_string(kMaxVirtioDevicesWithoutAcpi) + " virtio devices fit the legacy IRQs");
@@ -213,11 +239,15 @@ Result<VmConfig> ParseConfigJson(std::string_view text, VmConfig config) {
       std::string where = "drives[" + std::to_string(i) + "].";
       const Json& drive = drives[i];
       if (!drive.is_object()) return Fail(where.substr(0, where.size() - 1) + ": expected object");
-      TRY(RejectUnknown(drive, where, {"path", "readonly"}));
+      TRY(RejectUnknown(drive, where, {"path", "readonly", "id"}));
       if (!drive.contains("path")) return Fail(where + "path: required");
       DiskConfig disk;
       disk.path = TRY(GetString(drive, "path", where));
       if (drive.contains("readonly")) disk.read_only = TRY(GetBool(drive, "readonly", where));
+      if (drive.contains("id")) {
+        disk.id = TRY(GetString(drive, "id", where));
+        TRY(ValidateDiskId(disk.id, where + "id"));
+      }
       config.disks.push_back(std::move(disk));
     }
   }

@@ -33,12 +33,20 @@ inline constexpr const char* kDefaultSeccomp = "log";
 inline constexpr const char* kDefaultSeccomp = "on";
 #endif
 
+inline constexpr size_t kMaxDiskIdBytes = 20;  // VIRTIO_BLK_ID_BYTES
+
 struct DiskConfig {
   std::string path;
   bool read_only = false;
+  // The serial the guest reads (VIRTIO_BLK_T_GET_ID; /sys/block/vdX/serial in Linux): printable
+  // ASCII, at most kMaxDiskIdBytes. Empty: "hull-<device>-<inode>" of the image file, cut to
+  // 20 bytes.
+  std::string id;
 };
 
-// Parses "PATH[,readonly]".
+// Checks a disk id; errors start with `field`.
+[[nodiscard]] Result<void> ValidateDiskId(std::string_view id, std::string_view field);
+// Parses "PATH[,readonly][,id=NAME]".
 [[nodiscard]] Result<DiskConfig> ParseDisk(std::string_view text);
 
 struct NetConfig {
@@ -97,7 +105,7 @@ struct VmConfig {
 //   {"boot": {"kernel": PATH, "initrd": PATH, "cmdline": STR},
 //    "machine": {"cpus": N, "memory_mib": N, "hugepages": BOOL, "memfd": BOOL, "acpi": BOOL},
 //    "console": "stdio" | "file:PATH" | "socket:PATH" | "none",
-//    "drives": [{"path": PATH, "readonly": BOOL}, ...],
+//    "drives": [{"path": PATH, "readonly": BOOL, "id": STR}, ...],
 //    "network_interfaces": [{"tap": NAME, "mac": MAC}, ...],
 //    "vsock": {"guest_cid": N, "uds_path": PATH}, "rng": BOOL}
 // Every field is optional here (flags may supply them); unknown fields are errors naming them.

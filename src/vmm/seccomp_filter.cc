@@ -133,6 +133,9 @@ Result<void> AddSetupRules(scmp_filter_ctx ctx) {
       SCMP_SYS(bind),         SCMP_SYS(listen),
   };
   for (int syscall : kSyscalls) TRY(Add(ctx, SCMP_ACT_ALLOW, syscall));
+  // Reading (never setting) the VMM's own limits: vsock sizes its connection cap by RLIMIT_NOFILE.
+  TRY(Add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(prlimit64),
+          {SCMP_A0(SCMP_CMP_EQ, 0), SCMP_A2(SCMP_CMP_EQ, 0)}));
   // Loading the run phase's filter on top of this one (libseccomp sets no_new_privs first).
   TRY(Add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(seccomp)));
   TRY(Add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(prctl), {SCMP_A0(SCMP_CMP_EQ, PR_SET_NO_NEW_PRIVS)}));

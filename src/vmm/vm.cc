@@ -338,7 +338,7 @@ Result<std::unique_ptr<Vm>> Vm::Create(const VmConfig& config) {
   // virtio-mmio devices: one 4 KiB window each from kVirtioMmioBase, GSIs from 5.
   std::vector<std::unique_ptr<virtio::VirtioDevice>> virtio_devices;
   for (const DiskConfig& disk : config.disks)
-    virtio_devices.push_back(TRY(virtio::Block::Open(disk.path, disk.read_only)));
+    virtio_devices.push_back(TRY(virtio::Block::Open(disk.path, disk.read_only, disk.id)));
   for (const NetConfig& net : config.nets) {
     virtio::MacAddress mac = net.mac.empty() ? virtio::RandomMac() : TRY(virtio::ParseMac(net.mac));
     virtio_devices.push_back(TRY(virtio::Net::OpenTap(net.tap, mac)));

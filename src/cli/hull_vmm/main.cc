@@ -48,7 +48,10 @@ int main(int argc, char** argv) {
                                 "back guest memory with 2 MiB huge pages, reserved at start from "
                                 "/proc/sys/vm/nr_hugepages");
   auto* memfd_opt = app.add_flag("--memfd", memfd, "back guest memory with a memfd (shareable)");
-  auto* disk_opt = app.add_option("--disk", disks, "virtio-blk disk: PATH[,readonly] (repeatable)");
+  auto* disk_opt = app.add_option(
+      "--disk", disks,
+      "virtio-blk disk: PATH[,readonly][,id=NAME] (repeatable; NAME: the serial the guest reads, "
+      "at most 20 bytes)");
   auto* net_opt = app.add_option("--net", nets, "virtio-net on a tap: tap=NAME[,mac=MAC] (repeatable)");
   auto* vsock_opt = app.add_option("--vsock", vsock, "virtio-vsock: cid=N,uds=PATH");
   auto* rng_opt = app.add_flag("--rng", rng, "add a virtio-rng device");

@@ -124,6 +124,42 @@ TEST(VmmConfig, DrivesAndRng) {
   EXPECT_FALSE(ParseDisk("/x.img")->read_only);
   EXPECT_FALSE(ParseDisk("/x.img,rw"));
   EXPECT_FALSE(ParseDisk(",readonly"));
+  EXPECT_FALSE(ParseDisk("/x.img,"));
+}
+
+TEST(VmmConfig, DiskIds) {
+  auto disk = ParseDisk("/x.img,id=root-disk,readonly");
+  ASSERT_TRUE(disk) << disk.error().ToString();
+  EXPECT_EQ(disk->id, "root-disk");
+  EXPECT_TRUE(disk->read_only);
+  EXPECT_EQ(ParseDisk("/x.img,ro,id=abcdefghijklmnopqrst")->id, "abcdefghijklmnopqrst");
+  EXPECT_EQ(ParseDisk("/x.img")->id, "") << "empty: derived from the file";
+  auto too_long = ParseDisk("/x.img,id=abcdefghijklmnopqrstu");
+  ASSERT_FALSE(too_long);
+  EXPECT_NE(too_long.error().ToString().find("id: \"abcdefghijklmnopqrstu\" is 21 bytes long"),
+            std::string::npos)
+      << too_long.error().ToString();
+  EXPECT_FALSE(ParseDisk("/x.img,id="));
+  auto config = ParseConfigJson(R"({"drives": [{"path": "/a.img", "id": "data"}]})");
+  ASSERT_TRUE(config) << config.error().ToString();
+  EXPECT_EQ(config->disks[0].id, "data");
+  ExpectError(
+      ParseConfigJson(R"({"drives": [{"path": "/a", "id": "abcdefghijklmnopqrstuvwxyz"}]})"),
+      "drives[0].id: \"abcdefghijklmnopqrstuvwxyz\" is 26 bytes long");
+  ExpectError(ParseConfigJson(R"({"drives": [{"path": "/a", "id": "tab\there"}]})"),
+              "is not printable ASCII");
+  ExpectError(ParseConfigJson(R"({"drives": [{"path": "/a", "id": 7}]})"),
+              "drives[0].id: expected string");
+  // Whatever set it (the API, say), validation names the drive.
+  VmConfig api;
+  api.boot.kernel_path = "/k";
+  api.disks.push_back({"/a", false, std::string(21, 'x')});
+  auto valid = ValidateConfig(api);
+  ASSERT_FALSE(valid);
+  EXPECT_NE(valid.error().ToString().find("drives[0].id"), std::string::npos);
+}
+
+TEST(VmmConfig, TooManyDevices) {
   VmConfig many;
   many.boot.kernel_path = "/k";
   many.disks.resize(kMaxVirtioDevices + 1, DiskConfig{"/d", false});

@@ -2,6 +2,8 @@
 // memory: initialisation, descriptor chains, notifications and the used rings.
 #pragma once
 
+#include <poll.h>
+
 #include <cstring>
 #include <memory>
 #include <utility>
@@ -48,8 +50,12 @@ class FakeDriver {
     transport_.Write(offset, std::span(reinterpret_cast<const uint8_t*>(&value), 4));
   }
 
-  // The driver initialisation sequence of the virtio spec, accepting `features`.
-  void Initialize(uint64_t features = kFeatureVersion1) {
+  // The driver initialisation sequence of the virtio spec, accepting `features` and making the
+  // queues in the bitmask `ready_queues` ready. Clears the queues' memory first.
+  void Initialize(uint64_t features = kFeatureVersion1, uint32_t ready_queues = ~0u) {
+    for (uint32_t q = 0; q < transport_.queue_count(); ++q) {
+      std::memset(ram_.data() + kDescriptors + q * kQueueStride, 0, 0x3000);
+    }
     Write(MmioTransport::kStatus, 0);
     Write(MmioTransport::kStatus, MmioTransport::kStatusAcknowledge | MmioTransport::kStatusDriver);
     Write(MmioTransport::kDriverFeaturesSel, 0);
@@ -59,6 +65,7 @@ class FakeDriver {
     Write(MmioTransport::kStatus, MmioTransport::kStatusAcknowledge | MmioTransport::kStatusDriver |
                                       MmioTransport::kStatusFeaturesOk);
     for (uint32_t q = 0; q < transport_.queue_count(); ++q) {
+      if (!(ready_queues & (1u << q))) continue;
       Write(MmioTransport::kQueueSel, q);
       Write(MmioTransport::kQueueNum, kQueueSize);
       Write(MmioTransport::kQueueDescLow, static_cast<uint32_t>(kDescriptors + q * kQueueStride));
@@ -86,13 +93,50 @@ class FakeDriver {
     for (size_t i = 0; i < segments.size(); ++i) {
       uint16_t flags = (segments[i].writable ? kDescriptorWrite : 0) |
                        (i + 1 < segments.size() ? kDescriptorNext : 0);
-      PutDescriptor(static_cast<uint16_t>(first + i),
-                    {segments[i].address, segments[i].length, flags, static_cast<uint16_t>(first + i + 1)}, q);
+      PutDescriptor(
+          static_cast<uint16_t>(first + i),
+          {segments[i].address, segments[i].length, flags, static_cast<uint16_t>(first + i + 1)},
+          q);
     }
     Publish(first, q);
     return first;
   }
   void Notify(uint32_t q = 0) { Write(MmioTransport::kQueueNotify, q); }
+
+  uint16_t AvailIndex(uint32_t q = 0) {
+    uint16_t index;
+    std::memcpy(&index, ram_.data() + kDriverRing + q * kQueueStride + 2, 2);
+    return index;
+  }
+  void SetAvailIndex(uint16_t index, uint32_t q = 0) {
+    std::memcpy(ram_.data() + kDriverRing + q * kQueueStride + 2, &index, 2);
+  }
+  // EVENT_IDX fields: used_event at the end of the driver ring, avail_event at the end of the
+  // device ring.
+  void SetUsedEvent(uint16_t value, uint32_t q = 0) {
+    std::memcpy(ram_.data() + kDriverRing + q * kQueueStride + 4 + 2 * kQueueSize, &value, 2);
+  }
+  uint16_t AvailEvent(uint32_t q = 0) {
+    uint16_t value;
+    std::memcpy(&value, ram_.data() + kDeviceRing + q * kQueueStride + 4 + 8 * kQueueSize, 2);
+    return value;
+  }
+  bool NeedsReset() { return Read(MmioTransport::kStatus) & MmioTransport::kStatusNeedsReset; }
+
+  // Does what the VMM's event loop does for this device until its fd is no longer polled or no
+  // longer readable, at most `limit` times; returns how many wake-ups that took. A device that
+  // makes no progress on a readable fd reaches the limit: the loop would spin.
+  int RunEventLoop(int limit = 10) {
+    int wakeups = 0;
+    for (; wakeups < limit; ++wakeups) {
+      int fd = transport_.PollFd();
+      if (fd < 0) break;
+      pollfd p{fd, POLLIN, 0};
+      if (::poll(&p, 1, 0) <= 0) break;
+      transport_.HandlePollReady();
+    }
+    return wakeups;
+  }
 
   uint16_t UsedIndex(uint32_t q = 0) {
     uint16_t index;
@@ -101,7 +145,8 @@ class FakeDriver {
   }
   std::pair<uint32_t, uint32_t> Used(uint16_t slot, uint32_t q = 0) {
     uint32_t element[2];
-    std::memcpy(element, ram_.data() + kDeviceRing + q * kQueueStride + 4 + 8 * (slot % kQueueSize), 8);
+    std::memcpy(element, ram_.data() + kDeviceRing + q * kQueueStride + 4 + 8 * (slot % kQueueSize),
+                8);
     return {element[0], element[1]};
   }
 

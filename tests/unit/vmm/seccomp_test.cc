@@ -10,6 +10,7 @@
 #include <signal.h>
 #include <sys/eventfd.h>
 #include <sys/ioctl.h>
+#include <sys/resource.h>
 #include <sys/mman.h>
 #include <sys/mount.h>
 #include <sys/ptrace.h>
@@ -25,6 +26,7 @@
 #include <string>
 #include <thread>
 
+#include "vmm/kvm/ioctls.h"
 #include "vmm/seccomp_filter.h"
 
 namespace hull::vmm {
@@ -150,6 +152,22 @@ TEST(VmmSeccompSetup, BuildingAVmCanOpenFilesAndCreateMemory) {
   ::unlink(path.c_str());
 }
 
+// vsock sizes its connection cap by the fd limit while the VM is built; changing a limit stays
+// forbidden.
+TEST(VmmSeccompSetup, LimitsCanBeReadNotSet) {
+  int status = RunConfined({SeccompPhase::kSetup}, [] {
+    rlimit limit{};
+    return ::getrlimit(RLIMIT_NOFILE, &limit) == 0 ? 0 : 1;
+  });
+  EXPECT_TRUE(ExitedWith(status, 0)) << "status " << status;
+  EXPECT_TRUE(KilledBySigsys(RunConfined({SeccompPhase::kSetup}, [] {
+    rlimit limit{};
+    ::getrlimit(RLIMIT_NOFILE, &limit);
+    ::setrlimit(RLIMIT_NOFILE, &limit);
+    return 2;
+  })));
+}
+
 // The run phase goes over the set-up phase (filters stack) and takes away what only set-up needs.
 TEST(VmmSeccompRun, ARunningVmOpensNoFiles) {
   for (auto phases :
@@ -193,6 +211,12 @@ TEST(VmmSeccompRun, OnlyTheKvmIoctlsOfARunningVm) {
   EXPECT_TRUE(
       KilledBySigsys(RunConfined({SeccompPhase::kRun}, kvm_ioctl(KVM_SET_USER_MEMORY_REGION))));
   EXPECT_TRUE(KilledBySigsys(RunConfined({SeccompPhase::kRun}, kvm_ioctl(TUNSETIFF))));
+  // The user-space IOAPIC's interrupts and routes while the guest runs.
+  EXPECT_TRUE(ExitedWith(
+      RunConfined({SeccompPhase::kSetup, SeccompPhase::kRun}, kvm_ioctl(KVM_SIGNAL_MSI)), 0));
+  EXPECT_TRUE(ExitedWith(RunConfined({SeccompPhase::kSetup, SeccompPhase::kRun},
+                                     kvm_ioctl(kvm::ioctls::kSetGsiRouting)),
+                         0));
 }
 
 }  // namespace

@@ -1,21 +1,23 @@
 // virtio-mmio transport, split virtqueues, virtio-rng and virtio-blk against a fake driver over
 // plain memory, including the malformed queues a hostile guest can build.
 #include <gtest/gtest.h>
+#include <poll.h>
 #include <sys/socket.h>
 #include <sys/un.h>
 #include <unistd.h>
 
 #include <cstring>
+#include <map>
 #include <string>
 #include <vector>
 
+#include "fake_driver.h"
 #include "linux/file.h"
 #include "vmm/devices/virtio/block.h"
 #include "vmm/devices/virtio/mmio.h"
 #include "vmm/devices/virtio/net.h"
 #include "vmm/devices/virtio/rng.h"
 #include "vmm/devices/virtio/vsock.h"
-#include "fake_driver.h"
 
 namespace hull::vmm::virtio {
 namespace {
@@ -118,15 +120,124 @@ TEST(VmmVirtioQueue, MalformedChainsAreFailedNotFatal) {
   ASSERT_EQ(driver.UsedIndex(), 8);
   for (uint16_t slot = 0; slot < 7; ++slot) EXPECT_EQ(driver.Used(slot).second, 0u) << slot;
   EXPECT_EQ(driver.Used(7), std::make_pair(8u, 8u));
+  EXPECT_FALSE(driver.NeedsReset()) << "bad chains fail requests, not the device";
+  EXPECT_EQ(driver.Read(MmioTransport::kInterruptStatus), MmioTransport::kInterruptUsedBuffer);
 }
 
-TEST(VmmVirtioQueue, RingIndexRunningAheadIsRejected) {
+// A corrupt ring (not one bad chain) cannot be trusted any more: the device says it needs a
+// reset (virtio 1.x 2.1.2) with a configuration change interrupt, and works again after one.
+TEST(VmmVirtioQueue, RingIndexRunningAheadNeedsAReset) {
   FakeDriver driver(std::make_unique<Rng>());
   driver.Initialize();
-  uint16_t bogus = 1000;  // more than the queue size ahead of the device
-  std::memcpy(driver.ram_.data() + FakeDriver::kDriverRing + 2, &bogus, 2);
+  driver.SetAvailIndex(1000);  // more than the queue size ahead of the device
   driver.Notify();
   EXPECT_EQ(driver.UsedIndex(), 0);
+  EXPECT_TRUE(driver.NeedsReset());
+  EXPECT_EQ(driver.Read(MmioTransport::kInterruptStatus), MmioTransport::kInterruptConfigChange);
+  EXPECT_TRUE(driver.interrupt_.level);
+
+  // Neither fixing the index nor rewriting the status revives it without a reset.
+  driver.SetAvailIndex(0);
+  driver.Submit({{0x10000, 64, true}});
+  driver.Write(MmioTransport::kStatus,
+               driver.Read(MmioTransport::kStatus) & ~MmioTransport::kStatusNeedsReset);
+  driver.Notify();
+  EXPECT_EQ(driver.UsedIndex(), 0);
+  EXPECT_TRUE(driver.NeedsReset()) << "only a reset clears DEVICE_NEEDS_RESET";
+
+  driver.Initialize();
+  EXPECT_FALSE(driver.NeedsReset());
+  EXPECT_FALSE(driver.interrupt_.level);
+  driver.Submit({{0x10000, 64, true}});
+  driver.Notify();
+  ASSERT_EQ(driver.UsedIndex(), 1);
+  EXPECT_EQ(driver.Used(0).second, 64u);
+}
+
+TEST(VmmVirtioQueue, EveryDeviceNeedsAResetAfterRingCorruption) {
+  char pattern[] = "/tmp/hull-vmm-ring-XXXXXX";
+  ASSERT_NE(mkdtemp(pattern), nullptr);
+  std::string dir = pattern;
+  ASSERT_TRUE(linux::WriteFile(dir + "/disk.img", std::string(4096, 'd')));
+  std::vector<std::pair<std::string, std::unique_ptr<VirtioDevice>>> devices;
+  devices.emplace_back("blk", std::move(*Block::Open(dir + "/disk.img", false)));
+  int fds[2];
+  ASSERT_EQ(::socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_NONBLOCK | SOCK_CLOEXEC, 0, fds), 0);
+  linux::UniqueFd host(fds[1]);
+  devices.emplace_back("net", std::make_unique<Net>(linux::UniqueFd(fds[0]), MacAddress{6}));
+  devices.emplace_back("vsock", std::move(*Vsock::Open(3, dir + "/v.sock")));
+  for (auto& [name, device] : devices) {
+    uint32_t queues = static_cast<uint32_t>(device->QueueCount());
+    FakeDriver driver(std::move(device));
+    for (uint32_t q = 0; q < queues; ++q) {
+      // vsock's receive queue is read only when there is something to send (tested with the
+      // vsock fixture); its event queue's buffers are kept.
+      if (name == "vsock" && q != Vsock::kTransmitQueue) continue;
+      driver.Initialize();
+      driver.SetAvailIndex(0x8000, q);
+      driver.Notify(q);
+      EXPECT_TRUE(driver.NeedsReset()) << name << " queue " << q;
+      EXPECT_EQ(
+          driver.Read(MmioTransport::kInterruptStatus) & MmioTransport::kInterruptConfigChange,
+          MmioTransport::kInterruptConfigChange)
+          << name << " queue " << q;
+      EXPECT_EQ(driver.transport_.PollFd(), -1) << name << " queue " << q;
+    }
+  }
+  (void)linux::RemoveAll(dir);
+}
+
+// VIRTIO_RING_F_EVENT_IDX: the device interrupts only when the used index passes the driver's
+// used_event, and after catching up publishes avail_event so the driver notifies for the next
+// chain only.
+TEST(VmmVirtioEventIndex, SuppressesNotificationsBothWays) {
+  FakeDriver driver(std::make_unique<Rng>());
+  EXPECT_TRUE(driver.Read(MmioTransport::kDeviceFeatures) & kFeatureEventIndex) << "offered";
+  driver.Initialize(kFeatureVersion1 | kFeatureEventIndex);
+  ASSERT_TRUE(driver.Read(MmioTransport::kStatus) & MmioTransport::kStatusDriverOk);
+  auto request = [&](uint16_t descriptor) {
+    driver.Submit({{0x10000 + 0x100u * descriptor, 16, true}}, descriptor);
+    driver.Notify();
+  };
+  auto interrupted = [&] {
+    bool level = driver.interrupt_.level;
+    driver.Write(MmioTransport::kInterruptAck, MmioTransport::kInterruptUsedBuffer);
+    return level;
+  };
+  driver.SetUsedEvent(1);  // interrupt once the used buffer at index 1 is there
+  request(0);
+  EXPECT_EQ(driver.UsedIndex(), 1);
+  EXPECT_FALSE(interrupted());
+  EXPECT_EQ(driver.AvailEvent(), 1) << "caught up: notify me for the next chain";
+  request(1);
+  EXPECT_EQ(driver.UsedIndex(), 2);
+  EXPECT_TRUE(interrupted());
+  // used_event in the middle of a batch; the NO_INTERRUPT flag means nothing with EVENT_IDX.
+  uint16_t no_interrupt = kAvailNoInterrupt;
+  std::memcpy(driver.ram_.data() + FakeDriver::kDriverRing, &no_interrupt, 2);
+  driver.SetUsedEvent(3);
+  driver.Submit({{0x10200, 16, true}}, 2);
+  driver.Submit({{0x10300, 16, true}}, 3);
+  driver.Submit({{0x10400, 16, true}}, 4);
+  driver.Notify();
+  EXPECT_EQ(driver.UsedIndex(), 5);
+  EXPECT_TRUE(interrupted());
+  EXPECT_EQ(driver.AvailEvent(), 5);
+  // A used_event already passed gives no interrupt until the index wraps around to it.
+  request(5);
+  EXPECT_FALSE(interrupted());
+}
+
+TEST(VmmVirtioEventIndex, WithoutItTheNoInterruptFlagCounts) {
+  FakeDriver driver(std::make_unique<Rng>());
+  driver.Initialize();
+  uint16_t no_interrupt = kAvailNoInterrupt;
+  std::memcpy(driver.ram_.data() + FakeDriver::kDriverRing, &no_interrupt, 2);
+  driver.Submit({{0x10000, 16, true}});
+  driver.Notify();
+  EXPECT_EQ(driver.UsedIndex(), 1);
+  EXPECT_FALSE(driver.interrupt_.level);
+  EXPECT_EQ(driver.AvailEvent(), 0) << "avail_event is not written";
 }
 
 TEST(VmmVirtioQueue, BuffersSpanningSeveralDescriptors) {
@@ -155,8 +266,8 @@ class VmmVirtioBlock : public ::testing::Test {
   }
   void TearDown() override { (void)linux::RemoveAll(dir_); }
 
-  std::unique_ptr<FakeDriver> Driver(bool read_only = false) {
-    auto block = Block::Open(dir_ + "/disk.img", read_only);
+  std::unique_ptr<FakeDriver> Driver(bool read_only = false, std::string id = "") {
+    auto block = Block::Open(dir_ + "/disk.img", read_only, id);
     EXPECT_TRUE(block) << block.error().ToString();
     auto driver = std::make_unique<FakeDriver>(std::move(*block));
     driver->Initialize();
@@ -209,8 +320,10 @@ TEST_F(VmmVirtioBlock, RejectsOutOfRangeAndWrongDirectionRequests) {
   auto d = Driver();
   EXPECT_EQ(Request(*d, Block::kTypeIn, 63, 1024, true), Block::kStatusIoError) << "past the end";
   EXPECT_EQ(Request(*d, Block::kTypeIn, UINT64_MAX / 256, 512, true), Block::kStatusIoError);
-  EXPECT_EQ(Request(*d, Block::kTypeIn, 0, 512, false), Block::kStatusIoError) << "readable data for IN";
-  EXPECT_EQ(Request(*d, Block::kTypeOut, 0, 512, true), Block::kStatusIoError) << "writable data for OUT";
+  EXPECT_EQ(Request(*d, Block::kTypeIn, 0, 512, false), Block::kStatusIoError)
+      << "readable data for IN";
+  EXPECT_EQ(Request(*d, Block::kTypeOut, 0, 512, true), Block::kStatusIoError)
+      << "writable data for OUT";
   EXPECT_EQ(Request(*d, 77, 0, 0, false), Block::kStatusUnsupported);
   EXPECT_EQ(linux::ReadFile(dir_ + "/disk.img").value_or(""), image_) << "disk unchanged";
 }
@@ -241,6 +354,55 @@ TEST_F(VmmVirtioBlock, GetIdDiscardAndWriteZeroes) {
   segment = {60, 100, 0};  // past the end
   std::memcpy(d->ram_.data() + 0x20000, &segment, sizeof(segment));
   EXPECT_EQ(Request(*d, Block::kTypeDiscard, 0, 16, false), Block::kStatusIoError);
+}
+
+// virtio spec, "Device Operation" of the block device: discard with the unmap flag, and either
+// request with a reserved flag bit, fail with UNSUPP; write-zeroes with unmap is fine.
+TEST_F(VmmVirtioBlock, DiscardAndWriteZeroesCheckTheSegmentFlags) {
+  auto d = Driver();
+  struct {
+    uint64_t sector;
+    uint32_t sectors, flags;
+  } segment;
+  auto request = [&](uint32_t type, uint64_t sector, uint32_t flags) {
+    segment = {sector, 1, flags};
+    std::memcpy(d->ram_.data() + 0x20000, &segment, sizeof(segment));
+    return Request(*d, type, 0, 16, false);
+  };
+  EXPECT_EQ(request(Block::kTypeDiscard, 1, Block::kSegmentUnmap), Block::kStatusUnsupported);
+  EXPECT_EQ(request(Block::kTypeDiscard, 1, 2), Block::kStatusUnsupported) << "reserved bit";
+  EXPECT_EQ(request(Block::kTypeDiscard, 1, 0x80000000), Block::kStatusUnsupported);
+  EXPECT_EQ(request(Block::kTypeWriteZeroes, 2, 4), Block::kStatusUnsupported) << "reserved bit";
+  EXPECT_EQ(linux::ReadFile(dir_ + "/disk.img").value_or(""), image_) << "nothing done";
+  EXPECT_EQ(request(Block::kTypeDiscard, 1, 0), Block::kStatusOk);
+  EXPECT_EQ(request(Block::kTypeWriteZeroes, 2, Block::kSegmentUnmap), Block::kStatusOk);
+  EXPECT_EQ(request(Block::kTypeWriteZeroes, 3, 0), Block::kStatusOk);
+  std::string after = linux::ReadFile(dir_ + "/disk.img").value_or("");
+  ASSERT_EQ(after.size(), image_.size()) << "the image keeps its size";
+  EXPECT_EQ(after.substr(2 * 512, 1024), std::string(1024, '\0')) << "sectors 2 and 3 read zeroes";
+  EXPECT_EQ(after[4 * 512], 4);
+  // More segments than announced (max_discard_seg 1), and a partial segment.
+  std::memcpy(d->ram_.data() + 0x20010, &segment, sizeof(segment));
+  EXPECT_EQ(Request(*d, Block::kTypeDiscard, 0, 32, false), Block::kStatusUnsupported);
+  EXPECT_EQ(Request(*d, Block::kTypeDiscard, 0, 12, false), Block::kStatusIoError);
+}
+
+TEST_F(VmmVirtioBlock, DeviceIdIsTheUsersOrDerivedFromTheFile) {
+  auto named = Driver(false, "data-disk-1");
+  EXPECT_EQ(Request(*named, Block::kTypeGetId, 0, 20, true), Block::kStatusOk);
+  EXPECT_EQ(std::string(reinterpret_cast<char*>(named->ram_.data() + 0x20000), 20),
+            std::string("data-disk-1") + std::string(9, '\0'));
+  auto full = Driver(false, "abcdefghijklmnopqrst");  // exactly 20 bytes: no terminator
+  EXPECT_EQ(Request(*full, Block::kTypeGetId, 0, 20, true), Block::kStatusOk);
+  EXPECT_EQ(std::string(reinterpret_cast<char*>(full->ram_.data() + 0x20000), 20),
+            "abcdefghijklmnopqrst");
+  auto derived = Driver();
+  EXPECT_EQ(Request(*derived, Block::kTypeGetId, 0, 20, true), Block::kStatusOk);
+  EXPECT_EQ(std::string(reinterpret_cast<char*>(derived->ram_.data() + 0x20000), 5), "hull-");
+  auto too_long = Block::Open(dir_ + "/disk.img", false, "abcdefghijklmnopqrstu");
+  ASSERT_FALSE(too_long);
+  EXPECT_NE(too_long.error().ToString().find("longer than 20 bytes"), std::string::npos)
+      << too_long.error().ToString();
 }
 
 TEST_F(VmmVirtioBlock, RequestWithoutStatusByteIsDropped) {
@@ -293,8 +455,9 @@ TEST_F(VmmVirtioNet, TransmitsFramesToTheBackend) {
   std::string frame = Frame("hello, network");
   std::memcpy(driver_->ram_.data() + 0x10000, frame.data(), 12);
   std::memcpy(driver_->ram_.data() + 0x11000, frame.data() + 12, frame.size() - 12);
-  driver_->Submit({{0x10000, 12, false}, {0x11000, static_cast<uint32_t>(frame.size() - 12), false}},
-                  0, Net::kTransmitQueue);
+  driver_->Submit(
+      {{0x10000, 12, false}, {0x11000, static_cast<uint32_t>(frame.size() - 12), false}}, 0,
+      Net::kTransmitQueue);
   driver_->Notify(Net::kTransmitQueue);
   EXPECT_EQ(driver_->UsedIndex(Net::kTransmitQueue), 1);
   char buffer[256];
@@ -304,9 +467,9 @@ TEST_F(VmmVirtioNet, TransmitsFramesToTheBackend) {
 }
 
 TEST_F(VmmVirtioNet, MalformedTransmitChainsSendNothing) {
-  driver_->Submit({{0x10000, 4, false}}, 0, Net::kTransmitQueue);           // shorter than a header
-  driver_->Submit({{0x10000, 64, true}}, 1, Net::kTransmitQueue);           // device-writable
-  driver_->Submit({{0xfffffff000, 64, false}}, 2, Net::kTransmitQueue);     // outside RAM
+  driver_->Submit({{0x10000, 4, false}}, 0, Net::kTransmitQueue);        // shorter than a header
+  driver_->Submit({{0x10000, 64, true}}, 1, Net::kTransmitQueue);        // device-writable
+  driver_->Submit({{0xfffffff000, 64, false}}, 2, Net::kTransmitQueue);  // outside RAM
   driver_->Notify(Net::kTransmitQueue);
   EXPECT_EQ(driver_->UsedIndex(Net::kTransmitQueue), 3);
   char buffer[16];
@@ -322,7 +485,8 @@ TEST_F(VmmVirtioNet, ReceivesFramesIntoPostedBuffers) {
   driver_->transport_.HandlePollReady();
   ASSERT_EQ(driver_->UsedIndex(Net::kReceiveQueue), 1);
   EXPECT_EQ(driver_->Used(0, Net::kReceiveQueue).second, frame.size());
-  EXPECT_EQ(std::string(reinterpret_cast<char*>(driver_->ram_.data() + 0x20000 + 12), 8), "incoming");
+  EXPECT_EQ(std::string(reinterpret_cast<char*>(driver_->ram_.data() + 0x20000 + 12), 8),
+            "incoming");
   EXPECT_EQ(driver_->ram_[0x20000 + 10], 1) << "num_buffers";
   EXPECT_TRUE(driver_->interrupt_.level);
 }
@@ -334,10 +498,83 @@ TEST_F(VmmVirtioNet, FramesWaitForBuffersWithoutPolling) {
   EXPECT_EQ(driver_->UsedIndex(Net::kReceiveQueue), 0);
   EXPECT_EQ(driver_->transport_.PollFd(), -1) << "no buffers: stop polling the backend";
   PostReceiveBuffer(0, 0x20000, 2048);
+  PostReceiveBuffer(1, 0x21000, 2048);
   driver_->Notify(Net::kReceiveQueue);
   ASSERT_EQ(driver_->UsedIndex(Net::kReceiveQueue), 1);
   EXPECT_EQ(std::string(reinterpret_cast<char*>(driver_->ram_.data() + 0x20000 + 12), 5), "early");
+  EXPECT_GE(driver_->transport_.PollFd(), 0) << "a buffer is left: poll the backend again";
+}
+
+// The guest starts the device without making the receive queue ready: a frame on the tap must
+// not make the event loop spin on a readable fd nobody reads.
+TEST(VmmVirtioNetSpin, ReceiveQueueNotReadyIsNotPolled) {
+  int fds[2];
+  ASSERT_EQ(::socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_NONBLOCK | SOCK_CLOEXEC, 0, fds), 0);
+  linux::UniqueFd host(fds[1]);
+  FakeDriver driver(std::make_unique<Net>(linux::UniqueFd(fds[0]), MacAddress{6}));
+  driver.Initialize(kFeatureVersion1, /*ready_queues=*/1u << Net::kTransmitQueue);
+  ASSERT_TRUE(driver.Read(MmioTransport::kStatus) & MmioTransport::kStatusDriverOk);
+  ASSERT_EQ(::write(host.get(), "012345678901frame", 17), 17);
+  EXPECT_LE(driver.RunEventLoop(), 1);
+  EXPECT_EQ(driver.transport_.PollFd(), -1);
+}
+
+// A receive ring whose index runs ahead: the device needs a reset and its tap is no longer
+// polled, though frames keep arriving.
+TEST_F(VmmVirtioNet, CorruptReceiveRingStopsPollingTheTap) {
+  PostReceiveBuffer(0, 0x20000, 2048);
+  driver_->Notify(Net::kReceiveQueue);
+  driver_->SetAvailIndex(500, Net::kReceiveQueue);
+  for (int i = 0; i < 3; ++i) {
+    std::string frame = Frame("flood");
+    ASSERT_EQ(::write(host_.get(), frame.data(), frame.size()), static_cast<ssize_t>(frame.size()));
+  }
+  EXPECT_LE(driver_->RunEventLoop(), 1);
+  EXPECT_TRUE(driver_->NeedsReset());
+  EXPECT_EQ(driver_->transport_.PollFd(), -1);
+  EXPECT_EQ(driver_->Read(MmioTransport::kInterruptStatus) & MmioTransport::kInterruptConfigChange,
+            MmioTransport::kInterruptConfigChange);
+  // After a reset the frames still waiting on the tap are delivered.
+  driver_->Initialize();
+  PostReceiveBuffer(0, 0x20000, 2048);
+  driver_->Notify(Net::kReceiveQueue);
+  EXPECT_EQ(driver_->UsedIndex(Net::kReceiveQueue), 1);
+}
+
+TEST_F(VmmVirtioNet, EmptyReceiveQueueIsNotPolled) {
+  std::string frame = Frame("nobody listens");
+  ASSERT_EQ(::write(host_.get(), frame.data(), frame.size()), static_cast<ssize_t>(frame.size()));
+  EXPECT_LE(driver_->RunEventLoop(), 1);
+  EXPECT_EQ(driver_->transport_.PollFd(), -1);
+  // Buffers the driver posts without notifying are found once it notifies.
+  PostReceiveBuffer(0, 0x20000, 2048);
+  PostReceiveBuffer(1, 0x21000, 2048);
+  EXPECT_EQ(driver_->transport_.PollFd(), -1);
+  driver_->Notify(Net::kReceiveQueue);
+  EXPECT_EQ(driver_->UsedIndex(Net::kReceiveQueue), 1);
   EXPECT_GE(driver_->transport_.PollFd(), 0);
+  EXPECT_EQ(driver_->RunEventLoop(), 0) << "armed, but the tap has nothing";
+}
+
+// With EVENT_IDX, running out of receive buffers asks the driver to notify when it adds one,
+// which is what re-arms polling the tap.
+TEST(VmmVirtioNetEventIndex, EmptyReceiveQueueAsksForANotification) {
+  int fds[2];
+  ASSERT_EQ(::socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_NONBLOCK | SOCK_CLOEXEC, 0, fds), 0);
+  linux::UniqueFd host(fds[1]);
+  FakeDriver driver(std::make_unique<Net>(linux::UniqueFd(fds[0]), MacAddress{6}));
+  driver.Initialize(kFeatureVersion1 | kFeatureEventIndex);
+  driver.Submit({{0x20000, 2048, true}}, 0, Net::kReceiveQueue);
+  driver.Submit({{0x21000, 2048, true}}, 1, Net::kReceiveQueue);
+  driver.Notify(Net::kReceiveQueue);
+  for (int i = 0; i < 3; ++i) ASSERT_EQ(::write(host.get(), "012345678901frame", 17), 17);
+  driver.RunEventLoop();
+  EXPECT_EQ(driver.UsedIndex(Net::kReceiveQueue), 2);
+  EXPECT_EQ(driver.AvailEvent(Net::kReceiveQueue), 2);
+  EXPECT_EQ(driver.transport_.PollFd(), -1);
+  driver.Submit({{0x20000, 2048, true}}, 2, Net::kReceiveQueue);
+  driver.Notify(Net::kReceiveQueue);  // the driver notifies: avail_event was reached
+  EXPECT_EQ(driver.UsedIndex(Net::kReceiveQueue), 3);
 }
 
 TEST_F(VmmVirtioNet, FrameLargerThanTheBufferIsDropped) {
@@ -377,11 +614,17 @@ class VmmVirtioVsock : public ::testing::Test {
     char pattern[] = "/tmp/hull-vmm-vsock-XXXXXX";
     ASSERT_NE(mkdtemp(pattern), nullptr);
     dir_ = pattern;
-    auto vsock = Vsock::Open(kGuestCid, dir_ + "/v.sock");
+    Open({}, 8);
+  }
+  // (Re)creates the device with `limits` and posts `rx_buffers` receive buffers.
+  void Open(VsockLimits limits, int rx_buffers) {
+    driver_.reset();
+    auto vsock = Vsock::Open(kGuestCid, dir_ + "/v.sock", limits);
     ASSERT_TRUE(vsock) << vsock.error().ToString();
     driver_ = std::make_unique<FakeDriver>(std::move(*vsock));
     driver_->Initialize();
-    for (uint16_t i = 0; i < 8; ++i) PostRx();
+    next_rx_descriptor_ = next_tx_descriptor_ = rx_seen_ = 0;
+    for (int i = 0; i < rx_buffers; ++i) PostRx();
     driver_->Notify(Vsock::kReceiveQueue);
   }
   void TearDown() override {
@@ -395,8 +638,16 @@ class VmmVirtioVsock : public ::testing::Test {
   }
   void Send(uint16_t op, uint32_t src_port, uint32_t dst_port, const std::string& payload = "",
             uint32_t flags = 0) {
-    VsockHeader h{kGuestCid, Vsock::kHostCid, src_port, dst_port, static_cast<uint32_t>(payload.size()),
-                  Vsock::kTypeStream, op, flags, 65536, guest_forwarded_};
+    VsockHeader h{kGuestCid,
+                  Vsock::kHostCid,
+                  src_port,
+                  dst_port,
+                  static_cast<uint32_t>(payload.size()),
+                  Vsock::kTypeStream,
+                  op,
+                  flags,
+                  guest_buffer_,
+                  guest_forwarded_};
     std::memcpy(driver_->ram_.data() + kTxBuffer, &h, sizeof(h));
     std::memcpy(driver_->ram_.data() + kTxBuffer + sizeof(h), payload.data(), payload.size());
     uint16_t d = next_tx_descriptor_++ % 16;
@@ -420,7 +671,53 @@ class VmmVirtioVsock : public ::testing::Test {
     driver_->Notify(Vsock::kReceiveQueue);
     return packets;
   }
+  // Received() until nothing more comes.
+  std::vector<std::pair<VsockHeader, std::string>> ReceivedAll() {
+    std::vector<std::pair<VsockHeader, std::string>> all;
+    while (true) {
+      auto some = Received();
+      if (some.empty()) return all;
+      all.insert(all.end(), some.begin(), some.end());
+    }
+  }
+  static std::string Data(const std::vector<std::pair<VsockHeader, std::string>>& packets) {
+    std::string data;
+    for (auto& [h, payload] : packets)
+      if (h.op == Vsock::kOpReadWrite) data += payload;
+    return data;
+  }
+  static int Count(const std::vector<std::pair<VsockHeader, std::string>>& packets, uint16_t op) {
+    int n = 0;
+    for (auto& [h, payload] : packets) n += h.op == op;
+    return n;
+  }
   void Poll() { driver_->transport_.HandlePollReady(); }
+  // A guest connection from `guest_port` to a host listener on `host_port`; returns the host's
+  // end.
+  linux::UniqueFd Establish(uint32_t guest_port, uint32_t host_port) {
+    if (!listeners_.contains(host_port))
+      listeners_[host_port] = Listen(dir_ + "/v.sock_" + std::to_string(host_port));
+    Send(Vsock::kOpRequest, guest_port, host_port);
+    auto packets = Received();
+    EXPECT_EQ(packets.size(), 1u);
+    if (packets.size() == 1) {
+      EXPECT_EQ(packets[0].first.op, Vsock::kOpResponse);
+    }
+    int fd = ::accept4(listeners_[host_port].get(), nullptr, nullptr, SOCK_CLOEXEC);
+    EXPECT_GE(fd, 0);
+    return linux::UniqueFd(fd);
+  }
+  // Reads until end of file (or two seconds of silence).
+  static std::string ReadToEof(int fd, bool* eof = nullptr) {
+    timeval timeout{2, 0};
+    ::setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &timeout, sizeof(timeout));
+    std::string data;
+    char buffer[65536];
+    ssize_t n;
+    while ((n = ::read(fd, buffer, sizeof(buffer))) > 0) data.append(buffer, n);
+    if (eof) *eof = n == 0;
+    return data;
+  }
   linux::UniqueFd Listen(const std::string& path) {
     int fd = ::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
     sockaddr_un a{};
@@ -450,6 +747,8 @@ class VmmVirtioVsock : public ::testing::Test {
   std::unique_ptr<FakeDriver> driver_;
   uint16_t next_rx_descriptor_ = 0, next_tx_descriptor_ = 0, rx_seen_ = 0;
   uint32_t guest_forwarded_ = 0;
+  uint32_t guest_buffer_ = 65536;
+  std::map<uint32_t, linux::UniqueFd> listeners_;
 };
 
 TEST_F(VmmVirtioVsock, ConfigHasTheGuestCid) {
@@ -487,6 +786,8 @@ TEST_F(VmmVirtioVsock, GuestConnectsToAHostListener) {
   packets = Received();
   ASSERT_FALSE(packets.empty());
   EXPECT_EQ(packets.back().first.op, Vsock::kOpShutdown);
+  EXPECT_EQ(packets.back().first.flags, Vsock::kShutdownSend | Vsock::kShutdownReceive)
+      << "the host closed both ways";
   Send(Vsock::kOpReset, 1234, 5000);
 }
 
@@ -535,15 +836,32 @@ TEST_F(VmmVirtioVsock, BadHandshakeAndGuestRefusalCloseTheHostSocket) {
   EXPECT_EQ(ReadSome(refused.get()), "");
 }
 
+TEST_F(VmmVirtioVsock, HostClientGivingUpBeforeTheGuestAnswersIsReset) {
+  linux::UniqueFd host = Connect(dir_ + "/v.sock");
+  ASSERT_EQ(::write(host.get(), "CONNECT 52\n", 11), 11);
+  Poll();
+  auto packets = Received();
+  ASSERT_EQ(packets.size(), 1u);
+  ASSERT_EQ(packets[0].first.op, Vsock::kOpRequest);
+  host.reset();
+  Poll();
+  packets = ReceivedAll();
+  ASSERT_EQ(packets.size(), 1u);
+  EXPECT_EQ(packets[0].first.op, Vsock::kOpReset);
+  EXPECT_EQ(packets[0].first.dst_port, 52u);
+}
+
 TEST_F(VmmVirtioVsock, MalformedPacketsAreDropped) {
   linux::UniqueFd listener = Listen(dir_ + "/v.sock_7000");
   // A header claiming more payload than the packet has.
-  VsockHeader h{kGuestCid, Vsock::kHostCid, 1, 7000, 1000, Vsock::kTypeStream, Vsock::kOpRequest, 0, 0, 0};
+  VsockHeader h{kGuestCid,          Vsock::kHostCid,   1, 7000, 1000,
+                Vsock::kTypeStream, Vsock::kOpRequest, 0, 0,    0};
   std::memcpy(driver_->ram_.data() + kTxBuffer, &h, sizeof(h));
   driver_->Submit({{kTxBuffer, sizeof(h), false}}, 0, Vsock::kTransmitQueue);
   // A packet shorter than a header, and one from a CID that is not the guest's.
   driver_->Submit({{kTxBuffer, 10, false}}, 1, Vsock::kTransmitQueue);
-  VsockHeader spoofed{7, Vsock::kHostCid, 1, 7000, 0, Vsock::kTypeStream, Vsock::kOpRequest, 0, 0, 0};
+  VsockHeader spoofed{7, Vsock::kHostCid, 1, 7000, 0, Vsock::kTypeStream, Vsock::kOpRequest, 0, 0,
+                      0};
   std::memcpy(driver_->ram_.data() + kTxBuffer + 0x100, &spoofed, sizeof(spoofed));
   driver_->Submit({{kTxBuffer + 0x100, sizeof(spoofed), false}}, 2, Vsock::kTransmitQueue);
   next_tx_descriptor_ = 3;
@@ -555,6 +873,173 @@ TEST_F(VmmVirtioVsock, MalformedPacketsAreDropped) {
   auto packets = Received();
   ASSERT_EQ(packets.size(), 1u);
   EXPECT_EQ(packets[0].first.op, Vsock::kOpReset);
+}
+
+TEST_F(VmmVirtioVsock, CorruptReceiveRingNeedsAReset) {
+  driver_->SetAvailIndex(0x9000, Vsock::kReceiveQueue);
+  Send(Vsock::kOpRequest, 1234, 6000);  // answered with a reset, which needs a receive buffer
+  EXPECT_TRUE(driver_->NeedsReset());
+  EXPECT_EQ(driver_->transport_.PollFd(), -1);
+}
+
+// A guest that sends requests nobody listens for and never reads the resets must not grow the
+// VMM without bound.
+TEST_F(VmmVirtioVsock, ResetsForAGuestThatDoesNotReadAreBounded) {
+  Open({.max_connections = 0, .max_queued_control = 32}, /*rx_buffers=*/0);
+  for (uint32_t port = 0; port < 500; ++port) Send(Vsock::kOpRequest, 10000 + port, 6000);
+  for (int i = 0; i < 8; ++i) PostRx();
+  driver_->Notify(Vsock::kReceiveQueue);
+  auto packets = ReceivedAll();
+  EXPECT_EQ(Count(packets, Vsock::kOpReset), 32) << "the first 32, the rest dropped";
+  // The device still answers new requests once the guest reads again.
+  Send(Vsock::kOpRequest, 1, 6000);
+  packets = ReceivedAll();
+  ASSERT_EQ(packets.size(), 1u);
+  EXPECT_EQ(packets[0].first.op, Vsock::kOpReset);
+  EXPECT_EQ(packets[0].first.dst_port, 1u);
+}
+
+TEST_F(VmmVirtioVsock, ConnectionsBeyondTheLimitAreRefused) {
+  Open({.max_connections = 2}, 8);
+  linux::UniqueFd first = Establish(1, 5000);
+  linux::UniqueFd second = Establish(2, 5000);
+  Send(Vsock::kOpRequest, 3, 5000);
+  auto packets = Received();
+  ASSERT_EQ(packets.size(), 1u);
+  EXPECT_EQ(packets[0].first.op, Vsock::kOpReset) << "a third connection is refused";
+  // So is a host client: its socket is closed without an answer (a reset, as its line was not
+  // read).
+  linux::UniqueFd client = Connect(dir_ + "/v.sock");
+  ASSERT_EQ(::write(client.get(), "CONNECT 52\n", 11), 11);
+  Poll();
+  char byte;
+  EXPECT_LT(::recv(client.get(), &byte, 1, MSG_DONTWAIT), 0);
+  EXPECT_EQ(errno, ECONNRESET);
+  EXPECT_TRUE(ReceivedAll().empty()) << "the guest is not asked";
+  // Closing one makes room again.
+  Send(Vsock::kOpReset, 1, 5000);
+  linux::UniqueFd third = Establish(3, 5000);
+  Send(Vsock::kOpReadWrite, 3, 5000, "third");
+  EXPECT_EQ(ReadSome(third.get()), "third");
+}
+
+// Request, shutdown(SHUT_WR), read the reply: the guest's half-close reaches the host as end of
+// file, and the host's reply still reaches the guest.
+TEST_F(VmmVirtioVsock, GuestHalfCloseStillReceivesTheReply) {
+  linux::UniqueFd host = Establish(1234, 5000);
+  Send(Vsock::kOpReadWrite, 1234, 5000, "request");
+  Send(Vsock::kOpShutdown, 1234, 5000, "", Vsock::kShutdownSend);
+  bool eof = false;
+  EXPECT_EQ(ReadToEof(host.get(), &eof), "request");
+  EXPECT_TRUE(eof) << "the host sees end of file after the request";
+  ASSERT_EQ(::write(host.get(), "reply", 5), 5);
+  host.reset();
+  Poll();
+  auto packets = ReceivedAll();
+  EXPECT_EQ(Data(packets), "reply");
+  ASSERT_FALSE(packets.empty());
+  EXPECT_EQ(packets.back().first.op, Vsock::kOpShutdown);
+  EXPECT_EQ(packets.back().first.flags, Vsock::kShutdownSend | Vsock::kShutdownReceive);
+  // The connection is gone: anything more from the guest is reset.
+  Send(Vsock::kOpReadWrite, 1234, 5000, "late");
+  packets = ReceivedAll();
+  ASSERT_EQ(packets.size(), 1u);
+  EXPECT_EQ(packets[0].first.op, Vsock::kOpReset);
+}
+
+// The host half-closes: the guest hears only that no more data comes, and can still answer.
+TEST_F(VmmVirtioVsock, HostHalfCloseLetsTheGuestAnswer) {
+  linux::UniqueFd host = Establish(1234, 5000);
+  ASSERT_EQ(::write(host.get(), "question", 8), 8);
+  ASSERT_EQ(::shutdown(host.get(), SHUT_WR), 0);
+  Poll();
+  auto packets = ReceivedAll();
+  EXPECT_EQ(Data(packets), "question");
+  ASSERT_FALSE(packets.empty());
+  EXPECT_EQ(packets.back().first.op, Vsock::kOpShutdown);
+  EXPECT_EQ(packets.back().first.flags, Vsock::kShutdownSend) << "the host still receives";
+  Send(Vsock::kOpReadWrite, 1234, 5000, "answer");
+  EXPECT_EQ(ReadSome(host.get()), "answer");
+  // The guest closes: it is answered with a reset and the host sees end of file.
+  Send(Vsock::kOpShutdown, 1234, 5000, "", Vsock::kShutdownSend | Vsock::kShutdownReceive);
+  packets = ReceivedAll();
+  ASSERT_EQ(packets.size(), 1u);
+  EXPECT_EQ(packets[0].first.op, Vsock::kOpReset);
+  bool eof = false;
+  EXPECT_EQ(ReadToEof(host.get(), &eof), "");
+  EXPECT_TRUE(eof);
+}
+
+TEST_F(VmmVirtioVsock, GuestShutdownOfReceivingStopsTheHostWriter) {
+  linux::UniqueFd host = Establish(1234, 5000);
+  Send(Vsock::kOpShutdown, 1234, 5000, "", Vsock::kShutdownReceive);
+  errno = 0;
+  EXPECT_LT(::send(host.get(), "x", 1, MSG_NOSIGNAL), 0);
+  EXPECT_EQ(errno, EPIPE);
+  Send(Vsock::kOpReadWrite, 1234, 5000, "still sending");
+  EXPECT_EQ(ReadSome(host.get()), "still sending");
+}
+
+// Host to guest: never more than the guest's advertised buffer space beyond what it has
+// acknowledged (buf_alloc - (sent - fwd_cnt)).
+TEST_F(VmmVirtioVsock, HonoursTheGuestsCredit) {
+  guest_buffer_ = 1000;
+  linux::UniqueFd host = Establish(1234, 5000);
+  std::string data(3000, 'h');
+  ASSERT_EQ(::write(host.get(), data.data(), data.size()), 3000);
+  Poll();
+  auto packets = ReceivedAll();
+  EXPECT_EQ(Data(packets).size(), 1000u);
+  guest_forwarded_ = 600;  // the guest read 600 bytes and says so
+  Send(Vsock::kOpCreditUpdate, 1234, 5000);
+  EXPECT_EQ(Data(ReceivedAll()).size(), 600u);
+  guest_buffer_ = 4000;  // a bigger buffer
+  Send(Vsock::kOpCreditUpdate, 1234, 5000);
+  EXPECT_EQ(Data(ReceivedAll()).size(), 1400u) << "the rest";
+}
+
+// Guest to host: our credit is announced in every packet, on request, and unasked once a good
+// part of the buffer was forwarded; a guest that ignores it is reset.
+TEST_F(VmmVirtioVsock, AnnouncesItsOwnCredit) {
+  linux::UniqueFd host = Establish(1234, 5000);
+  Send(Vsock::kOpReadWrite, 1234, 5000, "small");
+  EXPECT_EQ(ReadSome(host.get()), "small");
+  Poll();
+  EXPECT_TRUE(ReceivedAll().empty()) << "no credit update for a few bytes";
+  Send(Vsock::kOpCreditRequest, 1234, 5000);
+  auto packets = ReceivedAll();
+  ASSERT_EQ(packets.size(), 1u);
+  EXPECT_EQ(packets[0].first.op, Vsock::kOpCreditUpdate);
+  EXPECT_EQ(packets[0].first.fwd_cnt, 5u);
+  EXPECT_EQ(packets[0].first.buf_alloc, Vsock::kBufferSize);
+
+  std::string chunk(Vsock::kMaxPayload, 'g');
+  for (uint32_t sent = 0; sent < Vsock::kBufferSize; sent += Vsock::kMaxPayload) {
+    Send(Vsock::kOpReadWrite, 1234, 5000, chunk);
+    // The host reads as the guest sends, with the socket buffer in between.
+    std::string got;
+    while (got.size() < chunk.size()) {
+      std::string more = ReadSome(host.get());
+      if (more.empty()) break;
+      got += more;
+    }
+    Poll();
+  }
+  packets = ReceivedAll();
+  ASSERT_FALSE(packets.empty()) << "an unasked credit update";
+  EXPECT_EQ(packets.back().first.op, Vsock::kOpCreditUpdate);
+  EXPECT_GE(packets.back().first.fwd_cnt, 5u + Vsock::kCreditUpdateThreshold);
+}
+
+TEST_F(VmmVirtioVsock, GuestOverrunningItsCreditIsReset) {
+  linux::UniqueFd host = Establish(1234, 5000);  // the host never reads
+  std::string chunk(Vsock::kMaxPayload, 'g');
+  bool reset = false;
+  for (int i = 0; i < 16 && !reset; ++i) {
+    Send(Vsock::kOpReadWrite, 1234, 5000, chunk);
+    reset = Count(ReceivedAll(), Vsock::kOpReset) > 0;
+  }
+  EXPECT_TRUE(reset);
 }
 
 TEST(VmmVirtioVsockOpen, RejectsBadCids) {

@@ -36,7 +36,12 @@ void Put(std::vector<uint8_t>& out, size_t offset, T value) {
 
 }  // namespace
 
-Result<std::unique_ptr<Block>> Block::Open(const std::string& path, bool read_only) {
+Result<std::unique_ptr<Block>> Block::Open(const std::string& path, bool read_only,
+                                           std::string id) {
+  if (id.size() > kIdLength) {
+    return Fail("disk " + Quote(path) + ": id " + Quote(id) + " is longer than " +
+                std::to_string(kIdLength) + " bytes");
+  }
   int fd = ::open(path.c_str(), (read_only ? O_RDONLY : O_RDWR) | O_CLOEXEC);
   if (fd < 0) return FailErrno("disk: open " + Quote(path) + (read_only ? "" : " read-write"));
   linux::UniqueFd owned(fd);
@@ -44,32 +49,36 @@ Result<std::unique_ptr<Block>> Block::Open(const std::string& path, bool read_on
   if (::fstat(fd, &st) < 0) return FailErrno("disk: stat " + Quote(path));
   if (!S_ISREG(st.st_mode)) return Fail("disk " + Quote(path) + ": not a regular file");
   uint64_t size = static_cast<uint64_t>(st.st_size);
-  // The id: the file's device and inode, which identify it on this host.
-  std::string id = "hull-" + std::to_string(st.st_dev) + "-" + std::to_string(st.st_ino);
-  id.resize(std::min(id.size(), kIdLength));
+  if (id.empty()) {
+    // The default id: the file's device and inode, which identify it on this host.
+    id = "hull-" + std::to_string(st.st_dev) + "-" + std::to_string(st.st_ino);
+    id.resize(std::min(id.size(), kIdLength));
+  }
   return std::unique_ptr<Block>(new Block(std::move(owned), size, read_only, std::move(id)));
 }
 
 uint64_t Block::Features() const {
   uint64_t features = kFeatureSizeMax | kFeatureSegMax | kFeatureFlush | kFeatureBlockSize;
-  if (read_only_) features |= kFeatureReadOnly;
-  else features |= kFeatureDiscard | kFeatureWriteZeroes;
+  if (read_only_)
+    features |= kFeatureReadOnly;
+  else
+    features |= kFeatureDiscard | kFeatureWriteZeroes;
   return features;
 }
 
 void Block::ReadConfig(uint64_t offset, std::span<uint8_t> data) const {
   // struct virtio_blk_config up to the write-zeroes fields (60 bytes).
   std::vector<uint8_t> config(60, 0);
-  Put<uint64_t>(config, 0, sectors());        // capacity
-  Put<uint32_t>(config, 8, kMaxSegmentBytes); // size_max
-  Put<uint32_t>(config, 12, kMaxSegments);    // seg_max
-  Put<uint32_t>(config, 20, 512);             // blk_size
+  Put<uint64_t>(config, 0, sectors());          // capacity
+  Put<uint32_t>(config, 8, kMaxSegmentBytes);   // size_max
+  Put<uint32_t>(config, 12, kMaxSegments);      // seg_max
+  Put<uint32_t>(config, 20, 512);               // blk_size
   Put<uint32_t>(config, 36, 0xffffffffu >> 9);  // max_discard_sectors
-  Put<uint32_t>(config, 40, 1);                // max_discard_seg
-  Put<uint32_t>(config, 44, 1);                // discard_sector_alignment
-  Put<uint32_t>(config, 48, 0xffffffffu >> 9); // max_write_zeroes_sectors
-  Put<uint32_t>(config, 52, 1);                // max_write_zeroes_seg
-  config[56] = 1;                              // write_zeroes_may_unmap
+  Put<uint32_t>(config, 40, 1);                 // max_discard_seg
+  Put<uint32_t>(config, 44, 1);                 // discard_sector_alignment
+  Put<uint32_t>(config, 48, 0xffffffffu >> 9);  // max_write_zeroes_sectors
+  Put<uint32_t>(config, 52, 1);                 // max_write_zeroes_seg
+  config[56] = 1;                               // write_zeroes_may_unmap
   ReadConfigBytes(config, offset, data);
 }
 
@@ -89,7 +98,8 @@ uint8_t Block::Serve(const memory::GuestMemory& memory, uint32_t type, uint64_t 
         if (host == nullptr && b.length) return kStatusIoError;
         uint64_t done = 0;
         while (done < b.length) {
-          ssize_t n = ::pread(fd_.get(), host + done, b.length - done, static_cast<off_t>(offset + done));
+          ssize_t n =
+              ::pread(fd_.get(), host + done, b.length - done, static_cast<off_t>(offset + done));
           if (n < 0 && errno == EINTR) continue;
           if (n <= 0) return kStatusIoError;
           done += static_cast<uint64_t>(n);
@@ -110,7 +120,8 @@ uint8_t Block::Serve(const memory::GuestMemory& memory, uint32_t type, uint64_t 
         if (host == nullptr && b.length) return kStatusIoError;
         uint64_t done = 0;
         while (done < b.length) {
-          ssize_t n = ::pwrite(fd_.get(), host + done, b.length - done, static_cast<off_t>(offset + done));
+          ssize_t n =
+              ::pwrite(fd_.get(), host + done, b.length - done, static_cast<off_t>(offset + done));
           if (n < 0 && errno == EINTR) continue;
           if (n <= 0) return kStatusIoError;
           done += static_cast<uint64_t>(n);
@@ -134,21 +145,36 @@ uint8_t Block::Serve(const memory::GuestMemory& memory, uint32_t type, uint64_t 
     case kTypeDiscard:
     case kTypeWriteZeroes: {
       if (read_only_) return kStatusIoError;
-      // One segment: {sector, sectors, flags}; flag bit 0 is "unmap" for write-zeroes.
-      DiscardSegment segment;
+      // Segments of {sector, sectors, flags}; we announce one per request (max_discard_seg,
+      // max_write_zeroes_seg).
+      uint64_t total = 0;
+      for (const Buffer& b : data) total += b.length;
+      if (total == 0 || total % sizeof(DiscardSegment) != 0) return kStatusIoError;
+      if (total > sizeof(DiscardSegment)) return kStatusUnsupported;
+      DiscardSegment segment;  // guest-controlled
       if (!ReadFromBuffers(memory, data, 0,
                            std::span(reinterpret_cast<uint8_t*>(&segment), sizeof(segment)))) {
         return kStatusIoError;
       }
+      // Reserved flag bits fail either request; "unmap" is only defined for write-zeroes.
+      if (segment.flags & ~kSegmentUnmap) return kStatusUnsupported;
+      bool unmap = (segment.flags & kSegmentUnmap) != 0;
+      if (type == kTypeDiscard && unmap) return kStatusUnsupported;
       uint64_t bytes = uint64_t{segment.sectors} * kSectorSize;
       if (!in_range(segment.sector, bytes)) return kStatusIoError;
-      int mode = type == kTypeDiscard ? FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE
-                                      : FALLOC_FL_ZERO_RANGE | FALLOC_FL_KEEP_SIZE;
-      if (::fallocate(fd_.get(), mode, static_cast<off_t>(segment.sector * kSectorSize),
+      off_t start = static_cast<off_t>(segment.sector * kSectorSize);
+      constexpr int kPunch = FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE;
+      if (type == kTypeDiscard) {
+        (void)::fallocate(fd_.get(), kPunch, start, static_cast<off_t>(bytes));
+        return kStatusOk;  // discard is a hint
+      }
+      // Write-zeroes: a hole reads as zeroes too, so with unmap punching one will do.
+      if (unmap && ::fallocate(fd_.get(), kPunch, start, static_cast<off_t>(bytes)) == 0)
+        return kStatusOk;
+      if (::fallocate(fd_.get(), FALLOC_FL_ZERO_RANGE | FALLOC_FL_KEEP_SIZE, start,
                       static_cast<off_t>(bytes)) == 0) {
         return kStatusOk;
       }
-      if (type == kTypeDiscard) return kStatusOk;  // discard is a hint
       // No ZERO_RANGE on this filesystem: write zeroes.
       std::vector<uint8_t> zeroes(std::min<uint64_t>(bytes, 1 << 20), 0);
       for (uint64_t done = 0; done < bytes;) {
@@ -188,10 +214,11 @@ bool Block::ServeQueue(const memory::GuestMemory& memory, Queue& queue) {
       // Layout: header (readable), data buffers (readable for OUT/discard, writable for IN and
       // GET_ID), then the status byte (the last writable byte).
       RequestHeader header{};
-      bool header_ok = chain->ReadableLength() >= sizeof(header) &&
-                       ReadFromBuffers(memory, chain->readable, 0,
-                                       std::span(reinterpret_cast<uint8_t*>(&header), sizeof(header)))
-                           .has_value();
+      bool header_ok =
+          chain->ReadableLength() >= sizeof(header) &&
+          ReadFromBuffers(memory, chain->readable, 0,
+                          std::span(reinterpret_cast<uint8_t*>(&header), sizeof(header)))
+              .has_value();
       if (!header_ok || chain->writable.empty() || chain->writable.back().length == 0) {
         devices::GuestWarning("virtio-blk: request without a header or status byte");
       } else {
@@ -215,10 +242,9 @@ bool Block::ServeQueue(const memory::GuestMemory& memory, Queue& queue) {
         }
         bool device_writes = header.type == kTypeIn || header.type == kTypeGetId;
         bool wrong_direction = device_writes ? !readable.empty() : !writable.empty();
-        uint8_t result = wrong_direction
-                             ? kStatusIoError
-                             : Serve(memory, header.type, header.sector,
-                                     device_writes ? writable : readable, written);
+        uint8_t result = wrong_direction ? kStatusIoError
+                                         : Serve(memory, header.type, header.sector,
+                                                 device_writes ? writable : readable, written);
         if (memory.WriteObject<uint8_t>(status_address, result)) written += 1;
       }
     }

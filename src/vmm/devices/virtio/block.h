@@ -4,7 +4,9 @@
 //
 // Requests are guest-controlled: a header shorter than 16 bytes, a missing status byte, a
 // sector range past the end of the disk or a write to a read-only disk fails that request
-// (VIRTIO_BLK_S_IOERR / UNSUPP), never the VMM.
+// (VIRTIO_BLK_S_IOERR / UNSUPP), never the VMM. Discard and write-zeroes take one segment;
+// as the spec asks, a discard with the unmap flag and either with a reserved flag bit fail with
+// UNSUPP; write-zeroes with unmap may punch a hole (reads give zeroes either way).
 #pragma once
 
 #include <memory>
@@ -29,10 +31,13 @@ class Block : public VirtioDevice {
   static constexpr uint32_t kTypeIn = 0, kTypeOut = 1, kTypeFlush = 4, kTypeGetId = 8,
                             kTypeDiscard = 11, kTypeWriteZeroes = 13;
   static constexpr uint8_t kStatusOk = 0, kStatusIoError = 1, kStatusUnsupported = 2;
+  static constexpr uint32_t kSegmentUnmap = 1;  // discard / write-zeroes segment flag
   static constexpr size_t kIdLength = 20;
 
-  // Opens `path` (read-write unless `read_only`); errors name the path.
-  [[nodiscard]] static Result<std::unique_ptr<Block>> Open(const std::string& path, bool read_only);
+  // Opens `path` (read-write unless `read_only`) with device id `id` (at most kIdLength bytes;
+  // empty: "hull-<device>-<inode>" of the file, cut to kIdLength); errors name the path.
+  [[nodiscard]] static Result<std::unique_ptr<Block>> Open(const std::string& path, bool read_only,
+                                                           std::string id = "");
 
   uint32_t DeviceType() const override { return kDeviceType; }
   uint64_t Features() const override;

@@ -4,6 +4,11 @@
 // acknowledges everything).
 //
 // Queue notifications are processed synchronously on the notifying vCPU's thread.
+//
+// The transport offers VIRTIO_RING_F_EVENT_IDX for every device. When a queue's ring turns out
+// to be corrupt (see queue.h) or the device cannot start, the transport sets DEVICE_NEEDS_RESET,
+// raises a configuration change interrupt, and neither processes notifications nor polls the
+// device's host fd until the driver resets the device.
 // Thread-safety: Read/Write may come from several vCPU threads; one mutex serialises the
 // transport and the device model behind it.
 #pragma once
@@ -11,6 +16,7 @@
 #include <cstdint>
 #include <memory>
 #include <mutex>
+#include <string>
 #include <vector>
 
 #include "vmm/devices/bus.h"
@@ -34,10 +40,9 @@ class MmioTransport : public devices::BusDevice {
                             kDriverFeaturesSel = 0x024, kQueueSel = 0x030, kQueueNumMax = 0x034,
                             kQueueNum = 0x038, kQueueReady = 0x044, kQueueNotify = 0x050,
                             kInterruptStatus = 0x060, kInterruptAck = 0x064, kStatus = 0x070,
-                            kQueueDescLow = 0x080, kQueueDescHigh = 0x084,
-                            kQueueDriverLow = 0x090, kQueueDriverHigh = 0x094,
-                            kQueueDeviceLow = 0x0a0, kQueueDeviceHigh = 0x0a4,
-                            kConfigGeneration = 0x0fc, kConfig = 0x100;
+                            kQueueDescLow = 0x080, kQueueDescHigh = 0x084, kQueueDriverLow = 0x090,
+                            kQueueDriverHigh = 0x094, kQueueDeviceLow = 0x0a0,
+                            kQueueDeviceHigh = 0x0a4, kConfigGeneration = 0x0fc, kConfig = 0x100;
   // Device status bits.
   static constexpr uint32_t kStatusAcknowledge = 1, kStatusDriver = 2, kStatusDriverOk = 4,
                             kStatusFeaturesOk = 8, kStatusNeedsReset = 64, kStatusFailed = 128;
@@ -55,7 +60,7 @@ class MmioTransport : public devices::BusDevice {
   void Notify(uint32_t index);
   size_t queue_count() const { return queues_.size(); }
   // The device's host fd to poll (see VirtioDevice::PollFd), or -1 while the driver has not
-  // started the device.
+  // started the device or the device needs a reset.
   int PollFd() const;
   // Lets the device handle its readable PollFd(), raising the interrupt if it used buffers.
   void HandlePollReady();
@@ -67,6 +72,11 @@ class MmioTransport : public devices::BusDevice {
   void NotifyLocked(uint32_t index);
   // Raises the used-buffer interrupt if the driver wants one for any queue in the bitmask.
   void RaiseForUsed(uint32_t used_queues);
+  // Sets DEVICE_NEEDS_RESET if a queue found its ring corrupt.
+  void CheckQueuesLocked();
+  // Sets DEVICE_NEEDS_RESET (logging `reason`) and notifies the driver.
+  void NeedsResetLocked(const std::string& reason);
+  uint64_t OfferedFeatures() const;
   void SetInterruptStatus(uint32_t status);
   void ResetLocked();
   Queue* SelectedQueue();

@@ -38,7 +38,8 @@ Result<MacAddress> ParseMac(std::string_view text) {
 
 MacAddress RandomMac() {
   MacAddress mac{};
-  if (::getrandom(mac.data(), mac.size(), 0) != static_cast<ssize_t>(mac.size())) mac = {0, 1, 2, 3, 4, 5};
+  if (::getrandom(mac.data(), mac.size(), 0) != static_cast<ssize_t>(mac.size()))
+    mac = {0, 1, 2, 3, 4, 5};
   mac[0] = static_cast<uint8_t>((mac[0] & 0xfc) | 0x02);  // locally administered, unicast
   return mac;
 }
@@ -66,24 +67,29 @@ void Net::ReadConfig(uint64_t offset, std::span<uint8_t> data) const {
   ReadConfigBytes(config, offset, data);
 }
 
-void Net::Reset() {
-  pending_.clear();
-  waiting_for_buffers_ = false;
+Result<void> Net::Activate(uint64_t) {
+  receive_armed_ = true;  // the first readiness tells whether the receive queue has buffers
+  return {};
 }
 
-int Net::PollFd() const { return waiting_for_buffers_ ? -1 : backend_.get(); }
+void Net::Reset() { receive_armed_ = false; }
+
+int Net::PollFd() const { return receive_armed_ ? backend_.get() : -1; }
 
 uint32_t Net::ProcessQueue(const memory::GuestMemory& memory, std::span<Queue> queues,
                            size_t index) {
   if (index >= queues.size()) return 0;
   if (index == kTransmitQueue) return Transmit(memory, queues[index]) ? 1u << index : 0;
-  // New receive buffers: deliver what waited for them.
-  waiting_for_buffers_ = false;
+  // New receive buffers: deliver what waited for them and poll the backend again.
+  receive_armed_ = true;
   return Receive(memory, queues[index]) ? 1u << index : 0;
 }
 
 uint32_t Net::HandlePollReady(const memory::GuestMemory& memory, std::span<Queue> queues) {
-  if (queues.size() <= kReceiveQueue || !queues[kReceiveQueue].ready()) return 0;
+  if (queues.size() <= kReceiveQueue || !queues[kReceiveQueue].ready()) {
+    receive_armed_ = false;  // until the driver notifies the receive queue
+    return 0;
+  }
   return Receive(memory, queues[kReceiveQueue]) ? 1u << kReceiveQueue : 0;
 }
 
@@ -101,7 +107,8 @@ bool Net::Transmit(const memory::GuestMemory& memory, Queue& queue) {
       devices::GuestWarning("virtio-net tx: bad chain: " + chain.error().ToString());
     } else if (!chain->writable.empty() || chain->ReadableLength() < kHeaderSize ||
                chain->ReadableLength() > kMaxFrame) {
-      devices::GuestWarning("virtio-net tx: malformed frame of " + std::to_string(chain->ReadableLength()) + " bytes");
+      devices::GuestWarning("virtio-net tx: malformed frame of " +
+                            std::to_string(chain->ReadableLength()) + " bytes");
     } else {
       std::span<uint8_t> frame(scratch_.data(), chain->ReadableLength());
       if (ReadFromBuffers(memory, chain->readable, 0, frame)) {
@@ -124,43 +131,59 @@ bool Net::Transmit(const memory::GuestMemory& memory, Queue& queue) {
 bool Net::Receive(const memory::GuestMemory& memory, Queue& queue) {
   bool used = false;
   while (true) {
-    if (pending_.empty()) {
-      ssize_t n;
-      do {
-        n = ::read(backend_.get(), scratch_.data(), scratch_.size());
-      } while (n < 0 && errno == EINTR);
-      if (n <= 0) return used;  // EAGAIN: nothing more for now
-      if (static_cast<size_t>(n) < kHeaderSize) continue;
-      pending_.assign(scratch_.begin(), scratch_.begin() + n);
-      // VIRTIO_NET_F_MRG_RXBUF is not offered: every frame takes exactly one buffer chain.
-      pending_[10] = 1;
-      pending_[11] = 0;
-    }
+    // Take a buffer first, so that no frame is read that has nowhere to go.
     auto popped = queue.PopChain(memory);
     if (!popped) {
       devices::GuestWarning("virtio-net rx: " + popped.error().ToString());
+      receive_armed_ = false;  // the transport marks the device as needing a reset
       return used;
     }
     if (!*popped) {
-      waiting_for_buffers_ = true;  // resume when the driver posts buffers
+      receive_armed_ = false;  // no buffers: resume when the driver posts some
       return used;
     }
     uint32_t written = 0;
     const Result<Chain>& chain = (*popped)->chain;
     if (!chain) {
       devices::GuestWarning("virtio-net rx: bad chain: " + chain.error().ToString());
-    } else if (chain->WritableLength() < pending_.size() || !chain->readable.empty()) {
-      devices::GuestWarning("virtio-net rx: dropping a " + std::to_string(pending_.size()) +
-                   "-byte frame: receive buffer too small or not writable");
-      pending_.clear();
-    } else if (WriteToBuffers(memory, chain->writable, 0, pending_)) {
-      written = static_cast<uint32_t>(pending_.size());
-      pending_.clear();
+    } else if (!chain->readable.empty() || chain->WritableLength() < kHeaderSize) {
+      devices::GuestWarning("virtio-net rx: receive buffer not writable or shorter than a header");
     } else {
-      pending_.clear();
+      ssize_t n;
+      do {
+        n = ::read(backend_.get(), scratch_.data(), scratch_.size());
+      } while (n < 0 && errno == EINTR);
+      if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
+        queue.UndoPop();  // nothing more for now; the buffer waits for the next frame
+        return used;
+      }
+      if (n <= 0) {
+        // The backend is gone or failing: stop polling it until the driver posts buffers again.
+        devices::GuestWarning("virtio-net rx: backend " +
+                              std::string(n == 0 ? "closed" : strerror(errno)) +
+                              "; receiving paused");
+        queue.UndoPop();
+        receive_armed_ = false;
+        return used;
+      }
+      if (static_cast<size_t>(n) < kHeaderSize) {
+        queue.UndoPop();  // a runt without a virtio-net header: drop it
+        continue;
+      }
+      // VIRTIO_NET_F_MRG_RXBUF is not offered: every frame takes exactly one buffer chain.
+      scratch_[10] = 1;
+      scratch_[11] = 0;
+      std::span<const uint8_t> frame(scratch_.data(), static_cast<size_t>(n));
+      if (chain->WritableLength() < frame.size()) {
+        devices::GuestWarning("virtio-net rx: dropping a " + std::to_string(frame.size()) +
+                              "-byte frame: receive buffer too small");
+      } else if (WriteToBuffers(memory, chain->writable, 0, frame)) {
+        written = static_cast<uint32_t>(frame.size());
+      }
     }
     if (auto r = queue.AddUsed(memory, (*popped)->head, written); !r) {
       devices::GuestWarning("virtio-net rx: " + r.error().ToString());
+      receive_armed_ = false;
       return used;
     }
     used = true;

@@ -1,11 +1,13 @@
 #include "vmm/devices/virtio/vsock.h"
 
 #include <sys/epoll.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cstring>
 
 #include "base/log.h"
@@ -17,17 +19,26 @@ namespace {
 Result<sockaddr_un> UnixAddress(const std::string& path) {
   sockaddr_un address{};
   address.sun_family = AF_UNIX;
-  if (path.size() >= sizeof(address.sun_path)) return Fail("unix socket path " + Quote(path) + " is too long");
+  if (path.size() >= sizeof(address.sun_path))
+    return Fail("unix socket path " + Quote(path) + " is too long");
   std::memcpy(address.sun_path, path.c_str(), path.size() + 1);
   return address;
 }
 
 }  // namespace
 
-Result<std::unique_ptr<Vsock>> Vsock::Open(uint64_t guest_cid, const std::string& uds_path) {
+Result<std::unique_ptr<Vsock>> Vsock::Open(uint64_t guest_cid, const std::string& uds_path,
+                                           VsockLimits limits) {
   if (guest_cid < 3 || guest_cid > 0xfffffffe)
     return Fail("vsock: guest CID " + std::to_string(guest_cid) + " is out of range 3..4294967294");
   sockaddr_un address = TRY_CTX(UnixAddress(uds_path), "vsock");
+  if (limits.max_connections == 0) {
+    // Leave the VMM's own fds (vCPUs, eventfds, disks, console) room below the fd limit.
+    limits.max_connections = kMaxConnections;
+    rlimit nofile{};
+    if (::getrlimit(RLIMIT_NOFILE, &nofile) == 0 && nofile.rlim_cur != RLIM_INFINITY)
+      limits.max_connections = std::clamp<size_t>(nofile.rlim_cur / 2, 16, kMaxConnections);
+  }
   int fd = ::socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
   if (fd < 0) return FailErrno("vsock: socket");
   linux::UniqueFd listener(fd);
@@ -43,7 +54,8 @@ Result<std::unique_ptr<Vsock>> Vsock::Open(uint64_t guest_cid, const std::string
   event.events = EPOLLIN | EPOLLET;
   event.data.fd = fd;
   if (::epoll_ctl(epoll_fd, EPOLL_CTL_ADD, fd, &event) < 0) return FailErrno("vsock: epoll_ctl");
-  return std::unique_ptr<Vsock>(new Vsock(guest_cid, uds_path, std::move(listener), std::move(epoll)));
+  return std::unique_ptr<Vsock>(
+      new Vsock(guest_cid, uds_path, std::move(listener), std::move(epoll), limits));
 }
 
 Vsock::~Vsock() { ::unlink(uds_path_.c_str()); }
@@ -58,6 +70,7 @@ void Vsock::Reset() {
   for (auto& [fd, connection] : connections_) ::epoll_ctl(epoll_.get(), EPOLL_CTL_DEL, fd, nullptr);
   connections_.clear();
   control_.clear();
+  next_source_fd_ = 0;
 }
 
 Vsock::Connection* Vsock::Find(uint32_t local_port, uint32_t peer_port) {
@@ -68,7 +81,7 @@ Vsock::Connection* Vsock::Find(uint32_t local_port, uint32_t peer_port) {
   return nullptr;
 }
 
-VsockHeader Vsock::HeaderFor(const Connection& c, uint16_t op) const {
+VsockHeader Vsock::HeaderFor(Connection& c, uint16_t op) {
   VsockHeader h{};
   h.src_cid = kHostCid;
   h.dst_cid = guest_cid_;
@@ -78,12 +91,19 @@ VsockHeader Vsock::HeaderFor(const Connection& c, uint16_t op) const {
   h.op = op;
   h.buf_alloc = kBufferSize;
   h.fwd_cnt = c.forwarded;
+  // Every packet tells the guest our credit: no separate update is owed after it.
+  c.announced_forwarded = c.forwarded;
+  c.owe_credit_update = false;
   return h;
 }
 
-void Vsock::Control(const Connection& c, uint16_t op, uint32_t flags) {
-  VsockHeader h = HeaderFor(c, op);
-  h.flags = flags;
+void Vsock::QueueControl(const VsockHeader& h) {
+  if (control_.size() >= limits_.max_queued_control) {
+    devices::GuestWarning("virtio-vsock: the guest does not read its receive queue; dropping a " +
+                          std::string(h.op == kOpReset ? "reset" : "shutdown") + " for port " +
+                          std::to_string(h.dst_port));
+    return;
+  }
   control_.push_back(h);
 }
 
@@ -95,7 +115,15 @@ void Vsock::ControlReset(uint32_t local_port, uint32_t peer_port) {
   h.dst_port = peer_port;
   h.type = kTypeStream;
   h.op = kOpReset;
-  control_.push_back(h);
+  QueueControl(h);
+}
+
+void Vsock::Abort(Connection& c) {
+  // The guest knows of the connection once it was asked for it or answered it.
+  bool guest_knows =
+      c.state == State::kEstablished || (c.state == State::kConnecting && !c.owe_request);
+  if (guest_knows) ControlReset(c.local_port, c.peer_port);
+  Close(c.fd.get());
 }
 
 void Vsock::Watch(Connection& c) {
@@ -144,7 +172,8 @@ void Vsock::HandleTransmit(const memory::GuestMemory& memory, Queue& queue) {
     } else if (ReadFromBuffers(memory, chain->readable, 0,
                                std::span(reinterpret_cast<uint8_t*>(&header), sizeof(header)))) {
       if (header.len > kMaxPayload || header.len > chain->ReadableLength() - sizeof(header)) {
-        devices::GuestWarning("virtio-vsock tx: payload length " + std::to_string(header.len) + " does not match the packet");
+        devices::GuestWarning("virtio-vsock tx: payload length " + std::to_string(header.len) +
+                              " does not match the packet");
       } else if (ReadFromBuffers(memory, chain->readable, sizeof(header),
                                  std::span(scratch_.data(), header.len))) {
         payload = std::span<const uint8_t>(scratch_.data(), header.len);
@@ -166,63 +195,79 @@ void Vsock::HandlePacket(const VsockHeader& h, std::span<const uint8_t> payload)
     return;
   }
   Connection* c = Find(h.dst_port, h.src_port);
-  if (c) {
-    c->peer_buffer = h.buf_alloc;
-    c->peer_forwarded = h.fwd_cnt;
+  if (!c) {
+    // As a peer without such a socket: connect, or answer anything but a reset with a reset.
+    if (h.op == kOpRequest)
+      ConnectToHost(h);
+    else if (h.op != kOpReset)
+      ControlReset(h.dst_port, h.src_port);
+    return;
   }
+  // Every packet carries the guest's credit.
+  c->peer_buffer = h.buf_alloc;
+  c->peer_forwarded = h.fwd_cnt;
   switch (h.op) {
-    case kOpRequest:
-      if (!c) ConnectToHost(h);
+    case kOpRequest:  // a duplicate for a connection that exists: nothing new
       return;
     case kOpResponse:
-      if (c && c->state == State::kConnecting) {
-        c->state = State::kEstablished;
+      if (c->state != State::kConnecting) return;
+      if (c->owe_request) {  // an answer to a request it has not been sent
+        Abort(*c);
+        return;
+      }
+      c->state = State::kEstablished;
+      {
         std::string ok = "OK " + std::to_string(c->local_port) + "\n";
-        if (::send(c->fd.get(), ok.data(), ok.size(), MSG_NOSIGNAL) != static_cast<ssize_t>(ok.size())) {
-          ControlReset(c->local_port, c->peer_port);
-          Close(c->fd.get());
+        if (::send(c->fd.get(), ok.data(), ok.size(), MSG_NOSIGNAL | MSG_DONTWAIT) !=
+            static_cast<ssize_t>(ok.size())) {
+          Abort(*c);
         }
-      } else if (!c) {
-        ControlReset(h.dst_port, h.src_port);
       }
       return;
     case kOpReset:
-      if (c) Close(c->fd.get());
+      Close(c->fd.get());
       return;
     case kOpShutdown:
-      if (!c) return;
-      if ((h.flags & (kShutdownReceive | kShutdownSend)) == (kShutdownReceive | kShutdownSend)) {
-        ControlReset(c->local_port, c->peer_port);
-        Close(c->fd.get());
-      } else if (h.flags & kShutdownSend) {
-        c->state = State::kClosing;  // no more data from the guest
-        FlushToHost(*c);
+      if ((h.flags & kShutdownReceive) && !c->guest_done_receiving) {
+        // The guest reads no more: the host's writes fail (EPIPE) instead of piling up.
+        c->guest_done_receiving = true;
+        c->owe_shutdown = false;
+        ::shutdown(c->fd.get(), SHUT_RD);
       }
+      if (h.flags & kShutdownSend) c->guest_done_sending = true;
+      if (FlushToHost(*c)) FinishIfDone(*c);
       return;
     case kOpReadWrite:
-      if (!c || (c->state != State::kEstablished && c->state != State::kClosing)) {
-        ControlReset(h.dst_port, h.src_port);
+      if (c->state != State::kEstablished || c->guest_done_sending) {
+        Abort(*c);
         return;
       }
       if (c->to_host.size() + payload.size() > kBufferSize) {
-        devices::GuestWarning("virtio-vsock: guest overran its credit on port " + std::to_string(c->local_port));
-        ControlReset(c->local_port, c->peer_port);
-        Close(c->fd.get());
+        devices::GuestWarning("virtio-vsock: guest overran its credit on port " +
+                              std::to_string(c->local_port));
+        Abort(*c);
         return;
       }
       c->to_host.append(reinterpret_cast<const char*>(payload.data()), payload.size());
       FlushToHost(*c);
       return;
     case kOpCreditRequest:
-      if (c) c->credit_update = true;
+      c->owe_credit_update = true;
       return;
-    case kOpCreditUpdate:
+    case kOpCreditUpdate:  // the credit was taken above; FillReceive() may send again
     default:
       return;
   }
 }
 
 void Vsock::ConnectToHost(const VsockHeader& h) {
+  if (connections_.size() >= limits_.max_connections) {
+    devices::GuestWarning("virtio-vsock: refusing a connection to port " +
+                          std::to_string(h.dst_port) + ": " +
+                          std::to_string(limits_.max_connections) + " connections are open");
+    ControlReset(h.dst_port, h.src_port);
+    return;
+  }
   std::string path = uds_path_ + "_" + std::to_string(h.dst_port);
   auto address = UnixAddress(path);
   int fd = ::socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
@@ -239,32 +284,66 @@ void Vsock::ConnectToHost(const VsockHeader& h) {
   c->peer_port = h.src_port;
   c->peer_buffer = h.buf_alloc;
   c->peer_forwarded = h.fwd_cnt;
+  c->owe_response = true;
   Watch(*c);
-  Control(*c, kOpResponse);
   connections_[fd] = std::move(c);
 }
 
-void Vsock::FlushToHost(Connection& c) {
+bool Vsock::FlushToHost(Connection& c) {
   while (!c.to_host.empty()) {
     ssize_t n = ::send(c.fd.get(), c.to_host.data(), c.to_host.size(), MSG_NOSIGNAL | MSG_DONTWAIT);
     if (n < 0 && errno == EINTR) continue;
-    if (n < 0 && errno == EAGAIN) return;  // EPOLLOUT resumes
+    if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) return true;  // EPOLLOUT resumes
     if (n <= 0) {
-      ControlReset(c.local_port, c.peer_port);
-      Close(c.fd.get());
-      return;
+      Abort(c);
+      return false;
     }
     c.to_host.erase(0, static_cast<size_t>(n));
     c.forwarded += static_cast<uint32_t>(n);
-    c.credit_update = true;
+    // Tell the guest about the space it got back once that is worth a packet (it also learns
+    // it from every other packet we send, and when it asks).
+    if (c.forwarded - c.announced_forwarded >= kCreditUpdateThreshold) c.owe_credit_update = true;
   }
-  if (c.state == State::kClosing) ::shutdown(c.fd.get(), SHUT_WR);
+  if (c.guest_done_sending && !c.host_write_shut) {
+    ::shutdown(c.fd.get(), SHUT_WR);  // everything the guest sent is written
+    c.host_write_shut = true;
+  }
+  return true;
+}
+
+bool Vsock::FinishIfDone(Connection& c) {
+  if (c.state != State::kEstablished) return false;
+  bool flushed = c.to_host.empty();
+  if (c.guest_done_sending && c.guest_done_receiving && flushed) {
+    // The guest shut down both ways (it closed its socket): the spec's clean disconnect ends
+    // with the peer's reset.
+    Abort(c);
+    return true;
+  }
+  bool host_to_guest_done = c.host_eof || c.guest_done_receiving;
+  bool guest_to_host_done = c.guest_done_sending && flushed;
+  if (host_to_guest_done && (guest_to_host_done || c.host_hangup)) {
+    // Nothing can flow either way any more: tell the guest and forget the connection (a reset
+    // answers anything the guest still sends for it).
+    VsockHeader h = HeaderFor(c, kOpShutdown);
+    h.flags = kShutdownReceive | kShutdownSend;
+    QueueControl(h);
+    Close(c.fd.get());
+    return true;
+  }
+  return false;
 }
 
 void Vsock::AcceptHostClients() {
   while (true) {
     int fd = ::accept4(listener_.get(), nullptr, nullptr, SOCK_NONBLOCK | SOCK_CLOEXEC);
     if (fd < 0) return;
+    if (connections_.size() >= limits_.max_connections) {
+      devices::GuestWarning("virtio-vsock: refusing a host client: " +
+                            std::to_string(limits_.max_connections) + " connections are open");
+      ::close(fd);
+      continue;
+    }
     auto c = std::make_unique<Connection>();
     c->fd.reset(fd);
     Watch(*c);
@@ -279,7 +358,8 @@ void Vsock::HandleHandshake(Connection& c) {
   char ch;
   while (c.handshake.size() < 32) {
     ssize_t n = ::read(c.fd.get(), &ch, 1);
-    if (n < 0 && errno == EAGAIN) return;
+    if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) return;
+    if (n < 0 && errno == EINTR) continue;
     if (n <= 0) {
       Close(c.fd.get());
       return;
@@ -301,39 +381,60 @@ void Vsock::HandleHandshake(Connection& c) {
     c.peer_port = static_cast<uint32_t>(port);
     c.state = State::kConnecting;
     c.peer_buffer = 0;  // until the guest's RESPONSE says otherwise
-    Control(c, kOpRequest);
+    c.owe_request = true;
     return;
   }
   Close(c.fd.get());  // not a CONNECT line
 }
 
+Vsock::Outgoing Vsock::PickOutgoing() {
+  if (!control_.empty()) return {Outgoing::Kind::kQueued};
+  auto consider = [](Connection& c) -> Outgoing {
+    if (c.state == State::kHandshake) return {};
+    if (c.owe_request || c.owe_response) return {Outgoing::Kind::kOwed, &c};
+    if (c.state != State::kEstablished) return {};
+    if (c.host_readable && !c.host_eof && !c.guest_done_receiving) {
+      uint32_t in_flight = c.sent - c.peer_forwarded;  // guest-controlled; wraps if it lies
+      if (in_flight < c.peer_buffer) return {Outgoing::Kind::kData, &c, c.peer_buffer - in_flight};
+    }
+    if (c.owe_credit_update || c.owe_shutdown) return {Outgoing::Kind::kOwed, &c};
+    return {};
+  };
+  // Take turns between connections, starting after the one served last.
+  auto first = connections_.lower_bound(next_source_fd_);
+  for (size_t i = 0; i < connections_.size(); ++i, ++first) {
+    if (first == connections_.end()) first = connections_.begin();
+    Outgoing out = consider(*first->second);
+    if (out.kind != Outgoing::Kind::kNothing) {
+      next_source_fd_ = first->first + 1;
+      return out;
+    }
+  }
+  return {};
+}
+
+VsockHeader Vsock::TakeOwed(Connection& c) {
+  if (c.owe_request) {
+    c.owe_request = false;
+    return HeaderFor(c, kOpRequest);
+  }
+  if (c.owe_response) {
+    c.owe_response = false;
+    return HeaderFor(c, kOpResponse);
+  }
+  if (c.owe_credit_update) return HeaderFor(c, kOpCreditUpdate);
+  c.owe_shutdown = false;
+  VsockHeader h = HeaderFor(c, kOpShutdown);
+  h.flags = kShutdownSend;  // we send no more; the guest may still send
+  return h;
+}
+
 bool Vsock::FillReceive(const memory::GuestMemory& memory, Queue& queue) {
   bool used = false;
   while (true) {
-    if (control_.empty()) {
-      for (auto& [fd, c] : connections_) {
-        if (c->credit_update && c->state == State::kEstablished) {
-          Control(*c, kOpCreditUpdate);
-          c->credit_update = false;
-          break;
-        }
-      }
-    }
-    // Pick what to send before taking a buffer: a control packet, or data from a host socket
-    // the guest has room for.
-    Connection* source = nullptr;
-    uint32_t credit = 0;
-    if (control_.empty()) {
-      for (auto& [fd, c] : connections_) {
-        if (c->state != State::kEstablished || !c->host_readable) continue;
-        uint32_t in_flight = c->sent - c->peer_forwarded;
-        if (in_flight >= c->peer_buffer) continue;
-        source = c.get();
-        credit = c->peer_buffer - in_flight;
-        break;
-      }
-      if (source == nullptr) return used;
-    }
+    // Pick what to send before taking a buffer.
+    Outgoing next = PickOutgoing();
+    if (next.kind == Outgoing::Kind::kNothing) return used;
     auto popped = queue.PopChain(memory);
     if (!popped) {
       devices::GuestWarning("virtio-vsock rx: " + popped.error().ToString());
@@ -341,42 +442,49 @@ bool Vsock::FillReceive(const memory::GuestMemory& memory, Queue& queue) {
     }
     if (!*popped) return used;  // no buffers: resume when the driver adds some
     const Result<Chain>& chain = (*popped)->chain;
+    size_t needed = sizeof(VsockHeader) + (next.kind == Outgoing::Kind::kData ? 1 : 0);
     uint32_t written = 0;
-    if (!chain || chain->WritableLength() < sizeof(VsockHeader) || !chain->readable.empty()) {
+    if (!chain || chain->WritableLength() < needed || !chain->readable.empty()) {
       devices::GuestWarning("virtio-vsock rx: unusable receive buffer");
-    } else if (source == nullptr) {
-      VsockHeader h = control_.front();
-      control_.pop_front();
-      if (Connection* c = Find(h.src_port, h.dst_port)) {
-        h.fwd_cnt = c->forwarded;
-        c->credit_update = false;
+    } else if (next.kind != Outgoing::Kind::kData) {
+      VsockHeader h;
+      if (next.kind == Outgoing::Kind::kQueued) {
+        h = control_.front();
+        control_.pop_front();
+      } else {
+        h = TakeOwed(*next.connection);
       }
       if (WriteToBuffers(memory, chain->writable, 0,
                          std::span(reinterpret_cast<const uint8_t*>(&h), sizeof(h)))) {
         written = sizeof(h);
       }
     } else {
+      Connection& c = *next.connection;
       uint64_t room = chain->WritableLength() - sizeof(VsockHeader);
-      size_t want = std::min<uint64_t>({room, credit, kMaxPayload});
-      ssize_t n = want == 0 ? -1 : ::read(source->fd.get(), scratch_.data() + sizeof(VsockHeader), want);
+      size_t want = std::min<uint64_t>({room, next.credit, kMaxPayload});
+      ssize_t n;
+      do {
+        n = ::read(c.fd.get(), scratch_.data() + sizeof(VsockHeader), want);
+      } while (n < 0 && errno == EINTR);
       if (n <= 0) {
-        if (n == 0) {
-          // The host closed its end: tell the guest no more data comes either way.
-          source->state = State::kClosing;
-          Control(*source, kOpShutdown, kShutdownReceive | kShutdownSend);
+        queue.UndoPop();  // the buffer waits for the next packet
+        c.host_readable = false;
+        if (n < 0 && errno != EAGAIN && errno != EWOULDBLOCK) {
+          Abort(c);
+        } else if (n == 0) {
+          // End of file from the host: after the data before it, tell the guest no more comes.
+          c.host_eof = true;
+          if (!FinishIfDone(c) && !c.guest_done_receiving) c.owe_shutdown = true;
         }
-        source->host_readable = false;
-        queue.UndoPop();
         continue;
       }
-      VsockHeader h = HeaderFor(*source, kOpReadWrite);
+      VsockHeader h = HeaderFor(c, kOpReadWrite);
       h.len = static_cast<uint32_t>(n);
       std::memcpy(scratch_.data(), &h, sizeof(h));
       if (WriteToBuffers(memory, chain->writable, 0,
                          std::span<const uint8_t>(scratch_.data(), sizeof(h) + n))) {
         written = static_cast<uint32_t>(sizeof(h) + n);
-        source->sent += static_cast<uint32_t>(n);
-        source->credit_update = false;
+        c.sent += static_cast<uint32_t>(n);
       }
     }
     if (auto r = queue.AddUsed(memory, (*popped)->head, written); !r) {
@@ -402,11 +510,22 @@ uint32_t Vsock::HandlePollReady(const memory::GuestMemory& memory, std::span<Que
       auto it = connections_.find(fd);
       if (it == connections_.end()) continue;
       Connection& c = *it->second;
-      if (events[i].events & EPOLLOUT) FlushToHost(c);
-      if (connections_.find(fd) == connections_.end()) continue;
-      if (events[i].events & (EPOLLIN | EPOLLRDHUP | EPOLLHUP | EPOLLERR)) {
-        if (c.state == State::kHandshake) HandleHandshake(c);
-        else c.host_readable = true;
+      uint32_t happened = events[i].events;
+      if ((happened & EPOLLOUT) && (!FlushToHost(c) || FinishIfDone(c))) continue;
+      if (happened & (EPOLLIN | EPOLLRDHUP | EPOLLHUP | EPOLLERR)) {
+        if (c.state == State::kHandshake) {
+          HandleHandshake(c);
+          continue;
+        }
+        if (c.state == State::kConnecting && (happened & EPOLLHUP)) {
+          Abort(c);  // the host client gave up before the guest answered
+          continue;
+        }
+        c.host_readable = true;
+        if (happened & EPOLLHUP) {
+          c.host_hangup = true;
+          FinishIfDone(c);
+        }
       }
     }
   } while (n == 32);
