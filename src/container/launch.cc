@@ -253,7 +253,7 @@ Result<Launched> Launch(const StateStore& store, const CreateOptions& options, L
 
   linux::UniqueFd fifo;
   if (mode == LaunchMode::kCreate) {
-    std::string fifo_path = store.FifoPath(options.id);
+    std::string fifo_path = TRY(store.FifoPath(options.id));
     if (::mkfifo(fifo_path.c_str(), 0600) != 0) return FailErrno("mkfifo " + Quote(fifo_path));
     // The init opens it as root of its user namespace, a uid the host's root-owned 0600 refuses,
     // so writing is open to all (as runc does); only root can reach the 0700 state directory.

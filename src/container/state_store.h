@@ -7,6 +7,10 @@
 //
 // Concurrency: every command that changes a container holds an exclusive flock on ROOT/ID
 // (ContainerLock); readers (`state`, `list`) take none and tolerate a half-written container.
+//
+// Every id is checked (oci::ValidateContainerId) before it becomes part of a path, here and
+// nowhere else: each command reaches a container's files only through this class, so an id
+// such as "../x" can never name a directory outside ROOT (runc checks on load in the same way).
 #pragma once
 
 #include <sys/types.h>
@@ -44,9 +48,9 @@ class StateStore {
   explicit StateStore(std::string root) : root_(std::move(root)) {}
 
   const std::string& root() const { return root_; }
-  std::string Dir(const std::string& id) const { return root_ + "/" + id; }
-  std::string FifoPath(const std::string& id) const { return Dir(id) + "/exec.fifo"; }
-
+  // ROOT/ID, or an error naming the id when it is not a valid container id.
+  [[nodiscard]] Result<std::string> Dir(const std::string& id) const;
+  [[nodiscard]] Result<std::string> FifoPath(const std::string& id) const;
 
   // Creates ROOT/ID; fails with EEXIST and a clear message when the id is taken.
   [[nodiscard]] Result<void> CreateDir(const std::string& id) const;

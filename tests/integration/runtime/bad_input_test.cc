@@ -165,5 +165,40 @@ TEST_F(BadInputTest, DeleteUnknownContainer) {
       << remove.Describe();
 }
 
+// An id is a name under --root, never a path: "../x" must not reach the directory x beside the
+// state root, whichever command gets it (delete --force once removed it).
+TEST_F(BadInputTest, IdWithDotDotNeverLeavesTheStateRoot) {
+  std::string victim = work() + "/victim";
+  ASSERT_TRUE(MakeDirs(victim));
+  ASSERT_TRUE(WriteFile(victim + "/config.json", "{}"));
+  ASSERT_TRUE(WriteFile(victim + "/state.json", "{}"));
+  const std::vector<std::vector<std::string>> commands = {
+      {"delete", "--force", "../victim"},
+      {"delete", "../victim"},
+      {"state", "../victim"},
+      {"kill", "../victim", "KILL"},
+      {"start", "../victim"},
+      {"pause", "../victim"},
+      {"resume", "../victim"},
+      {"ps", "../victim"},
+      {"exec", "../victim", "true"},
+      {"update", "--pids-limit", "10", "../victim"},
+      {"events", "--stats", "../victim"},
+      {"delete", "--force", ".."},
+      {"state", "../../etc"}};
+  for (const auto& command : commands) {
+    CommandResult result = Rt(command);
+    SCOPED_TRACE(result.Describe());
+    EXPECT_NE(result.exit_code, 0);
+    EXPECT_FALSE(result.timed_out);
+    if (kind() == RuntimeKind::kHull) {
+      EXPECT_TRUE(Contains(result.err, "container id")) << "the message should name the id";
+      EXPECT_FALSE(Contains(result.out, "\"id\"")) << "state printed something";
+    }
+    EXPECT_TRUE(ListDir(victim).size() == 2) << JoinLines(ListDir(victim));
+  }
+  EXPECT_EQ(ReadFile(victim + "/config.json"), "{}");
+}
+
 }  // namespace
 }  // namespace hull::testing
