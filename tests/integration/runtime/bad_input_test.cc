@@ -138,6 +138,35 @@ TEST_F(BadInputTest, UnknownNamespaceType) {
   ExpectNothingLeft(id);
 }
 
+// Without a mount namespace the process would run in the host's root filesystem with root.path,
+// maskedPaths and readonlyPaths ignored. The config is refused before anything is made, also
+// when it has nothing to mask (runc then chroots and leaves its mounts on the host).
+TEST_F(BadInputTest, ConfigWithoutMountNamespaceIsRefused) {
+  if (kind() != RuntimeKind::kHull)
+    GTEST_SKIP() << KindName(kind()) << " falls back to a chroot; hull-runtime refuses";
+  std::string id = NewId();
+  Bundle& bundle = NewBundle(id);
+  bundle.RemoveNamespace("mount");
+  // What would show that the process runs in the host's root: the test's work directory.
+  bundle.Shell("ls -d " + work() + " && echo HOST-ROOT");
+  CommandResult run = RunContainer(id, bundle);
+  EXPECT_NE(run.exit_code, 0) << run.Describe();
+  EXPECT_FALSE(Contains(run.out, "HOST-ROOT")) << run.Describe();
+  EXPECT_TRUE(Contains(run.err, "linux.namespaces") && Contains(run.err, "\"mount\""))
+      << run.Describe();
+  ExpectNothingLeft(id);
+  EXPECT_TRUE(MountsUnder(bundle.path()).empty()) << JoinLines(MountsUnder(bundle.path()));
+
+  std::string bare_id = NewId();
+  Bundle& bare = NewBundle(bare_id);
+  bare.RemoveNamespace("mount").MaskedPaths({}).ReadonlyPaths({});
+  bare.config()["mounts"] = nlohmann::json::array();
+  CommandResult create = Create(bare_id, bare);
+  EXPECT_NE(create.exit_code, 0) << create.Describe();
+  EXPECT_TRUE(Contains(create.err, "linux.namespaces")) << create.Describe();
+  ExpectNothingLeft(bare_id);
+}
+
 TEST_F(BadInputTest, UnknownCapability) {
   std::string id = NewId();
   Bundle& bundle = NewBundle(id);
