@@ -429,6 +429,13 @@ void RunInit(InitPlan& plan) noexcept {
       fail();
     }
   }
+  // Non-dumpable for the rest of our life (execve of the trampoline ends it): until then we are
+  // the runtime's binary, and /proc/PID/exe (and the rest of /proc/PID) of a non-dumpable
+  // process is closed to processes without CAP_SYS_PTRACE over it, such as an `exec`'d process
+  // while we wait for `start` or run startContainer hooks (CVE-2019-5736); our children (hooks)
+  // inherit it. Containers that may have CAP_SYS_PTRACE get a sealed copy of the runtime
+  // instead (launch.cc). Not earlier: timens_offsets above must still be ours to write.
+  ::prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
   if (plan.fork_into_pid_namespace) go = ForkIntoPidNamespace(sync);
   if (plan.state_pid_offset != 0) {
     char number[24];

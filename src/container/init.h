@@ -23,8 +23,10 @@
 //                                   <--------- kReady
 //   create: save state and exit                open(exec.fifo) blocks until `start`
 //   run:    save state, kStart ------------->
-//                                              startContainer hooks, user, caps, seccomp, execve
-//                                   <--------- EOF (exec'd) or kFailed
+//                                              startContainer hooks, user, caps, seccomp,
+//                                              execve of the sealed trampoline (unless the
+//                                              runtime runs from a sealed copy), which executes
+//                                   <--------- the program: EOF (exec'd) or kFailed
 #pragma once
 
 #include <sys/types.h>

@@ -12,6 +12,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <chrono>
 #include <nlohmann/json.hpp>
 #include <thread>
 
@@ -91,6 +92,236 @@ TEST_F(SecurityTest, ExecCannotOverwriteRuntimeBinary) {
   std::string log = ReadFile(out + "/log");
   EXPECT_EQ(ReadFile(binary), before) << "the runtime binary on the host was modified!\n" << log;
   EXPECT_FALSE(Contains(log, "WROTE")) << log;
+}
+
+// Runs inside the container (pid namespace of its own): handles each process once whose
+// executable is not busybox (a runtime process, or the container's process if it is the
+// runtime): logs "saw PID TARGET", opens its exe read-only and keeps trying, for ~10 s, to reopen
+// that fd for writing and append to it, which works once no process executes the file any more.
+constexpr char kExeWatcher[] = R"(
+mkdir -p /out
+seen=" "
+while :; do
+  for d in /proc/[0-9]*; do
+    p=${d#/proc/}
+    case "$seen" in *" $p "*) continue ;; esac
+    t=$(readlink $d/exe 2>/dev/null) || continue
+    case "$t" in *busybox*|"") continue ;; esac
+    seen="$seen$p "
+    echo "saw $p $t" >> /out/log
+    (
+      exec 5< $d/exe || exit 0
+      echo "opened $p" >> /out/log
+      i=0
+      while [ $i -lt 1000 ]; do
+        if echo HACKED >> /proc/self/fd/5; then echo "WROTE $p" >> /out/log; exit 0; fi
+        i=$((i+1))
+        sleep 0.01
+      done
+    ) 2>/dev/null &
+  done
+done
+)";
+
+// Polls `path` until it contains `text` or `timeout` passes.
+bool WaitForText(const std::string& path, const std::string& text,
+                 std::chrono::milliseconds timeout) {
+  auto deadline = std::chrono::steady_clock::now() + timeout;
+  while (std::chrono::steady_clock::now() < deadline) {
+    if (Contains(ReadFile(path), text)) return true;
+    std::this_thread::sleep_for(20ms);
+  }
+  return Contains(ReadFile(path), text);
+}
+
+// Every executable the watcher saw must be a sealed memfd (the trampoline or a sealed copy of
+// the runtime), never a file on the host.
+void ExpectOnlySealedExecutables(const std::string& log) {
+  for (const auto& line : SplitLines(log)) {
+    if (line.rfind("saw ", 0) != 0) continue;
+    std::string target = line.substr(line.find(' ', 4) + 1);
+    EXPECT_EQ(target.rfind("/memfd:", 0), 0u)
+        << "a container process reached a host file through /proc/PID/exe: " << line << "\n"
+        << log;
+  }
+}
+
+// The container's first process is a script whose interpreter is /proc/self/exe. Were the init
+// to execute it directly, the kernel would run the runtime's binary (the init's own executable)
+// as the container's process: here, through `--root /bin/selfexe update -r /attack-fifo x`, one
+// that blocks reading a fifo in the container. A process `exec`'d into the container (which
+// has no pid namespace, so it outlives that process) opens its /proc/PID/exe, releases it
+// through the fifo, and writes to the binary once no runtime runs it.
+TEST_F(SecurityTest, FirstProcessInterpretedByProcSelfExeIsNeverTheRuntime) {
+  const std::string binary = runtime().path();
+  const std::string before = ReadFile(binary);
+  ASSERT_FALSE(before.empty());
+
+  std::string id = NewId();
+  Bundle& bundle = NewBundle(id);
+  std::string out = work() + "/attack-out";
+  ASSERT_TRUE(MakeDirs(out));
+  bundle.BindMount(out, "/out");
+  bundle.RemoveNamespace("pid");
+  ASSERT_TRUE(WriteFile(bundle.rootfs() + "/bin/selfexe", "#!/proc/self/exe --root\n", 0755));
+  ASSERT_EQ(::mkfifo((bundle.rootfs() + "/attack-fifo").c_str(), 0600), 0);
+  bundle.Args({"/bin/selfexe", "update", "-r", "/attack-fifo", "x"});
+  ASSERT_TRUE(bundle.Write());
+  CommandResult run = Rt({"run", "--detach", "--bundle", bundle.path(), id});
+  SCOPED_TRACE(run.Describe());
+
+  nlohmann::json state = State(id);
+  int pid = state.is_object() ? state.value("pid", 0) : 0;
+  if (pid > 0) {
+    // Seen from the host, too: the container's process is not the runtime's binary.
+    char target[4096] = {};
+    ssize_t n =
+        ::readlink(("/proc/" + std::to_string(pid) + "/exe").c_str(), target, sizeof target - 1);
+    if (n > 0) {
+      EXPECT_NE(std::string(target, n), binary) << "the container's process is the runtime";
+    }
+    std::string attack = "P=" + std::to_string(pid) + R"(
+t=$(readlink /proc/$P/exe) || exit 0
+echo "saw $P $t" >> /out/log
+exec 5< /proc/$P/exe || exit 0
+echo "opened $P" >> /out/log
+echo '{}' > /attack-fifo &
+i=0
+while [ $i -lt 500 ]; do
+  if echo HACKED >> /proc/self/fd/5; then echo "WROTE $P" >> /out/log; exit 0; fi
+  i=$((i+1))
+  sleep 0.01
+done
+)";
+    Exec(id, {"sh", "-c", attack}, {"--detach"});
+    WaitForText(out + "/log", "WROTE", 3s);
+  }
+  ASSERT_TRUE(Rt({"delete", "--force", id}).ok());
+
+  std::string log = ReadFile(out + "/log");
+  EXPECT_EQ(ReadFile(binary), before) << "the runtime binary on the host was modified!\n" << log;
+  EXPECT_FALSE(Contains(log, "WROTE")) << log;
+  ExpectOnlySealedExecutables(log);
+}
+
+// A process `exec`'d into a container whose init waits for `start`: the init is a clone of the
+// runtime until it executes the container's program. Given CAP_SYS_PTRACE (which opens
+// /proc/PID/exe even of a non-dumpable process), the watcher opens the init's executable and
+// writes to it once `start` has let the init execute its program.
+TEST_F(SecurityTest, ExecWithPtraceWhileInitWaitsForStartCannotReachRuntime) {
+  const std::string binary = runtime().path();
+  const std::string before = ReadFile(binary);
+  ASSERT_FALSE(before.empty());
+
+  std::string id = NewId();
+  Bundle& bundle = NewBundle(id);
+  std::string out = work() + "/attack-out";
+  ASSERT_TRUE(MakeDirs(out));
+  bundle.BindMount(out, "/out");
+  bundle.Capabilities({"CAP_AUDIT_WRITE", "CAP_KILL", "CAP_NET_BIND_SERVICE", "CAP_SYS_PTRACE"});
+  bundle.Args({"sleep", "1000"});
+  CommandResult create = Create(id, bundle);
+  ASSERT_TRUE(create.ok()) << create.Describe();
+  CommandResult exec = Exec(id, {"sh", "-c", kExeWatcher}, {"--detach"});
+  ASSERT_TRUE(exec.ok()) << exec.Describe();
+  WaitForText(out + "/log", "opened 1", 3s);
+  CommandResult start = Rt({"start", id});
+  EXPECT_TRUE(start.ok()) << start.Describe();
+  WaitForText(out + "/log", "WROTE", 3s);
+  ASSERT_TRUE(Rt({"delete", "--force", id}).ok());
+
+  std::string log = ReadFile(out + "/log");
+  EXPECT_EQ(ReadFile(binary), before) << "the runtime binary on the host was modified!\n" << log;
+  EXPECT_FALSE(Contains(log, "WROTE")) << log;
+  ExpectOnlySealedExecutables(log);
+}
+
+// The capability names by number, for the sets of this host.
+constexpr const char* kCapabilityNames[] = {"CAP_CHOWN",
+                                            "CAP_DAC_OVERRIDE",
+                                            "CAP_DAC_READ_SEARCH",
+                                            "CAP_FOWNER",
+                                            "CAP_FSETID",
+                                            "CAP_KILL",
+                                            "CAP_SETGID",
+                                            "CAP_SETUID",
+                                            "CAP_SETPCAP",
+                                            "CAP_LINUX_IMMUTABLE",
+                                            "CAP_NET_BIND_SERVICE",
+                                            "CAP_NET_BROADCAST",
+                                            "CAP_NET_ADMIN",
+                                            "CAP_NET_RAW",
+                                            "CAP_IPC_LOCK",
+                                            "CAP_IPC_OWNER",
+                                            "CAP_SYS_MODULE",
+                                            "CAP_SYS_RAWIO",
+                                            "CAP_SYS_CHROOT",
+                                            "CAP_SYS_PTRACE",
+                                            "CAP_SYS_PACCT",
+                                            "CAP_SYS_ADMIN",
+                                            "CAP_SYS_BOOT",
+                                            "CAP_SYS_NICE",
+                                            "CAP_SYS_RESOURCE",
+                                            "CAP_SYS_TIME",
+                                            "CAP_SYS_TTY_CONFIG",
+                                            "CAP_MKNOD",
+                                            "CAP_LEASE",
+                                            "CAP_AUDIT_WRITE",
+                                            "CAP_AUDIT_CONTROL",
+                                            "CAP_SETFCAP",
+                                            "CAP_MAC_OVERRIDE",
+                                            "CAP_MAC_ADMIN",
+                                            "CAP_SYSLOG",
+                                            "CAP_WAKE_ALARM",
+                                            "CAP_BLOCK_SUSPEND",
+                                            "CAP_AUDIT_READ",
+                                            "CAP_PERFMON",
+                                            "CAP_BPF",
+                                            "CAP_CHECKPOINT_RESTORE"};
+
+// The same attack without CAP_SYS_PTRACE anywhere: the runtime runs with its bounding set
+// lacking it (as inside a container that was not given it), and the container gets every
+// capability the runtime has, so its processes pass the kernel's capability check on the init.
+// Only the init being non-dumpable keeps its /proc/PID/exe closed to them.
+TEST_F(SecurityTest, ExecWhileInitWaitsForStartCannotReachRuntimeWithoutPtrace) {
+  std::string setpriv = FindProgram("setpriv");
+  if (setpriv.empty()) GTEST_SKIP() << "setpriv (util-linux) not installed";
+  const std::string binary = runtime().path();
+  const std::string before = ReadFile(binary);
+  ASSERT_FALSE(before.empty());
+
+  // Our bounding set (the runtime's, as root), less CAP_SYS_PTRACE.
+  unsigned long long bounding = 0;
+  for (const auto& line : SplitLines(ReadFile("/proc/self/status")))
+    if (line.rfind("CapBnd:", 0) == 0) bounding = std::stoull(Trim(line.substr(7)), nullptr, 16);
+  std::vector<std::string> caps;
+  for (size_t bit = 0; bit < std::size(kCapabilityNames); ++bit)
+    if ((bounding >> bit) & 1 && bit != 19) caps.push_back(kCapabilityNames[bit]);
+
+  std::string id = NewId();
+  Bundle& bundle = NewBundle(id);
+  std::string out = work() + "/attack-out";
+  ASSERT_TRUE(MakeDirs(out));
+  bundle.BindMount(out, "/out");
+  bundle.Capabilities(caps);
+  bundle.Args({"sleep", "1000"});
+  ASSERT_TRUE(bundle.Write());
+  std::vector<std::string> argv = runtime().Argv({"create", "--bundle", bundle.path(), id});
+  argv.insert(argv.begin(), {setpriv, "--bounding-set", "-sys_ptrace"});
+  CommandResult create = RunCommand(argv);
+  ASSERT_TRUE(create.ok()) << create.Describe();
+  CommandResult exec = Exec(id, {"sh", "-c", kExeWatcher}, {"--detach"});
+  ASSERT_TRUE(exec.ok()) << exec.Describe();
+  WaitForText(out + "/log", "opened 1", 3s);
+  CommandResult start = Rt({"start", id});
+  EXPECT_TRUE(start.ok()) << start.Describe();
+  WaitForText(out + "/log", "WROTE", 3s);
+  ASSERT_TRUE(Rt({"delete", "--force", id}).ok());
+
+  std::string log = ReadFile(out + "/log");
+  EXPECT_EQ(ReadFile(binary), before) << "the runtime binary on the host was modified!\n" << log;
+  EXPECT_FALSE(Contains(log, "WROTE")) << log;
+  ExpectOnlySealedExecutables(log);
 }
 
 // Lists the fds of the process the runtime started (`exec` replaces the shell, so ls is that
