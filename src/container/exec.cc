@@ -27,6 +27,7 @@ namespace {
 struct ExecPlan {
   // In the order OrderJoins() gives; the pid namespace is joined by the runtime before clone.
   std::vector<NamespaceJoin> joins;
+  std::string session_keyring;  // the container's ("_ses.ID"), or empty (--no-new-keyring)
   ProcessPlan process;
   int sync_fd = -1;
 };
@@ -40,6 +41,11 @@ int EnterContainer(ExecPlan& plan, ChildReport* report) noexcept {
     }
   }
   ::setsid();
+  // The container's session keyring, found by name (its init made it searchable for us), as
+  // runc does: never the caller's.
+  if (!plan.session_keyring.empty() &&
+      JoinSessionKeyring(plan.session_keyring.c_str(), 0, report) != 0)
+    return -1;
   if (PrepareProcess(plan.process, report) != 0) return -1;
   return ExecProcess(plan.process, report);
 }
@@ -86,6 +92,7 @@ Result<int> Exec(const StateStore& store, const ExecOptions& options) {
 
   std::optional<oci::Seccomp> seccomp = spec.linux ? spec.linux->seccomp : std::nullopt;
   ExecPlan plan;
+  if (!record.no_new_keyring) plan.session_keyring = "_ses." + options.id;
   oci::Process process = options.process;
   AddHomeIfMissing(process, "/proc/" + std::to_string(record.pid) + "/root");
   plan.process = TRY(PlanProcess(process, seccomp, SeccompCacheDir(), "process"));

@@ -134,6 +134,10 @@ Result<std::vector<NamespaceJoin>> OpenContainerNamespaces(pid_t pid) {
 
 }  // namespace
 
+// Key permission bits (the kernel's KEY_USR_SEARCH, KEY_OTH_SEARCH, not in the uapi headers).
+constexpr uint32_t kKeyUserSearch = 0x00080000;
+constexpr uint32_t kKeyOthersSearch = 0x00000008;
+
 Result<Launched> Launch(const StateStore& store, const CreateOptions& options, LaunchMode mode) {
   TRY(oci::ValidateContainerId(options.id));
   TRY(CheckPreservedFds(options.preserve_fds));
@@ -192,6 +196,13 @@ Result<Launched> Launch(const StateStore& store, const CreateOptions& options, L
   plan.unshare_user = joins_before_new_user;
   plan.fork_into_pid_namespace = init_unshares && ns.new_pid();
   plan.become_root_in_userns = ns.new_user() || joins_user;
+  if (!options.no_new_keyring) {
+    plan.session_keyring = "_ses." + options.id;
+    // Searchable by whoever joins the container later (`exec`): its owner, root, without a
+    // user namespace; with one, root of the host is "others" to a keyring owned by the
+    // container's root (runc's permissions).
+    plan.session_keyring_search = plan.become_root_in_userns ? kKeyOthersSearch : kKeyUserSearch;
+  }
   // The init unshares the time namespace itself when it has offsets to write first, and when it
   // unshares everything itself.
   if ((ns.new_flags & CLONE_NEWTIME) && (!lx.time_offsets.empty() || init_unshares)) {
@@ -244,6 +255,7 @@ Result<Launched> Launch(const StateStore& store, const CreateOptions& options, L
   record.cgroups_path = cgroup->path();
   record.systemd_cgroup = options.systemd_cgroup;
   record.has_pid_namespace = ns.new_pid() || ns.joins_flag(CLONE_NEWPID);
+  record.no_new_keyring = options.no_new_keyring;
   record.annotations = spec.annotations;
 
   const oci::Hooks no_hooks;

@@ -59,6 +59,7 @@ Result<void> StateStore::Save(const ContainerRecord& r) const {
             {"cgroups_path", r.cgroups_path},
             {"systemd_cgroup", r.systemd_cgroup},
             {"has_pid_namespace", r.has_pid_namespace},
+            {"no_new_keyring", r.no_new_keyring},
             {"annotations", r.annotations}};
   return linux::WriteFileAtomic(TRY(Dir(r.id)) + "/state.json", j.dump(), 0600);
 }
@@ -87,6 +88,7 @@ Result<ContainerRecord> StateStore::Load(const std::string& id) const {
     r.cgroups_path = j.at("cgroups_path").get<std::string>();
     r.systemd_cgroup = j.value("systemd_cgroup", false);
     r.has_pid_namespace = j.value("has_pid_namespace", true);
+    r.no_new_keyring = j.value("no_new_keyring", false);
     r.annotations = j.value("annotations", std::map<std::string, std::string>{});
     return r;
   } catch (const json::exception& e) {

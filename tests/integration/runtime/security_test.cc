@@ -6,10 +6,14 @@
 //     process.cwd = /proc/self/fd/N puts the process outside its root.
 //   Symlinks planted in the rootfs redirect a mount (or the creation of its mount point) to the
 //     host.
+//   The container shares the caller's session keyring (keys are not namespaced) unless the
+//     runtime gives it one of its own, as runc and crun do.
 // The runtime binary under attack is a private copy, so a vulnerable runtime corrupts only the
 // copy, never /usr/bin/crun or the build's binary.
 #include <fcntl.h>
+#include <linux/keyctl.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <unistd.h>
 
 #include <chrono>
@@ -472,6 +476,186 @@ TEST_F(SecurityTest, ProcMountOverSymlinkIsRejectedOrContained) {
   EXPECT_TRUE(ListDir(host.path()).empty()) << JoinLines(ListDir(host.path()));
   EXPECT_TRUE(MountsUnder(host.path()).empty());
 }
+
+// What session_keyring_probe (tests/fixtures/programs) printed.
+struct KeyringSeen {
+  long serial = 0;
+  std::string description;  // type;uid;gid;perm;name
+  std::string add;          // with AddKey(): "ok", the error of adding a key, or "skipped"
+};
+
+KeyringSeen ParseProbe(const std::string& out) {
+  KeyringSeen seen;
+  for (const auto& line : SplitLines(out)) {
+    if (line.rfind("serial=", 0) == 0) seen.serial = std::atol(line.c_str() + 7);
+    if (line.rfind("describe=", 0) == 0) seen.description = line.substr(9);
+    if (line.rfind("add=", 0) == 0) seen.add = line.substr(4);
+  }
+  return seen;
+}
+
+// The session keyring this test process has, which the runtime and its children inherit.
+long OwnSessionKeyring() {
+  return ::syscall(SYS_keyctl, KEYCTL_GET_KEYRING_ID, KEY_SPEC_SESSION_KEYRING, 0);
+}
+
+class SessionKeyringTest : public RuntimeTest {
+ protected:
+  void SetUp() override {
+    RuntimeTest::SetUp();
+    if (IsSkipped() || HasFatalFailure()) return;
+    host_keyring_ = OwnSessionKeyring();
+    if (host_keyring_ < 0) GTEST_SKIP() << "no keyrings here (keyctl: " << ::strerror(errno) << ")";
+  }
+
+  // The probe's arguments to add a key to its session keyring, unless that is the caller's.
+  std::string AddKey() const { return "--add-unless " + std::to_string(host_keyring_); }
+
+  // A bundle with the probe at /bin/keyring-probe.
+  Bundle& ProbeBundle(const std::string& id) {
+    Bundle& bundle = NewBundle(id);
+    EXPECT_TRUE(
+        WriteFile(bundle.rootfs() + "/bin/keyring-probe", ReadFile(HULL_KEYRING_PROBE), 0755));
+    return bundle;
+  }
+
+  // The container user's own keyring: "_ses.ID", not the caller's, and usable.
+  void ExpectContainersOwn(const KeyringSeen& seen, const std::string& id, const std::string& out) {
+    EXPECT_GT(seen.serial, 0) << out;
+    EXPECT_NE(seen.serial, host_keyring_) << "the container shares the caller's session keyring\n"
+                                          << out;
+    std::string name = ";_ses." + id;
+    EXPECT_TRUE(
+        seen.description.size() > name.size() &&
+        seen.description.compare(seen.description.size() - name.size(), name.size(), name) == 0)
+        << out;
+  }
+
+  // A user namespace mapping container ids 0-65535 to host ids from 100000.
+  void UseUserNamespace(Bundle& bundle) {
+    ASSERT_EQ(::chmod(work().c_str(), 0711), 0);
+    nlohmann::json mapping =
+        nlohmann::json::array({{{"containerID", 0}, {"hostID", 100000}, {"size", 65536}}});
+    bundle.linux()["uidMappings"] = mapping;
+    bundle.linux()["gidMappings"] = mapping;
+    bundle.AddNamespace("user");
+  }
+
+  long host_keyring_ = 0;
+};
+
+TEST_F(SessionKeyringTest, ContainerGetsItsOwnSessionKeyring) {
+  std::string id = NewId();
+  Bundle& bundle = ProbeBundle(id);
+  bundle.Shell("/bin/keyring-probe " + AddKey());
+  CommandResult run = RunContainer(id, bundle);
+  ASSERT_TRUE(run.ok()) << run.Describe();
+  KeyringSeen seen = ParseProbe(run.out);
+  ExpectContainersOwn(seen, id, run.out);
+  EXPECT_EQ(seen.add, "ok") << run.out;
+}
+
+// A user of the container that is not root can still use it (runc's permissions).
+TEST_F(SessionKeyringTest, ContainerUserCanUseTheKeyring) {
+  std::string id = NewId();
+  Bundle& bundle = ProbeBundle(id);
+  bundle.User(1000, 1000).Shell("/bin/keyring-probe " + AddKey());
+  CommandResult run = RunContainer(id, bundle);
+  ASSERT_TRUE(run.ok()) << run.Describe();
+  KeyringSeen seen = ParseProbe(run.out);
+  ExpectContainersOwn(seen, id, run.out);
+  EXPECT_EQ(seen.add, "ok") << run.out;
+}
+
+TEST_F(SessionKeyringTest, NoNewKeyringKeepsTheCallersKeyring) {
+  std::string id = NewId();
+  Bundle& bundle = ProbeBundle(id);
+  bundle.Shell("/bin/keyring-probe > /tmp/init; exec sleep 1000");  // adds no key: the caller's
+  CommandResult create = Create(id, bundle, {"--no-new-keyring"});
+  ASSERT_TRUE(create.ok()) << create.Describe();
+  ASSERT_TRUE(Rt({"start", id}).ok());
+  ASSERT_EQ(WaitForStatus(id, "running"), "running");
+  CommandResult init;
+  for (int i = 0; i < 100 && !Contains(init.out, "describe="); ++i) {
+    std::this_thread::sleep_for(20ms);
+    init = Exec(id, {"cat", "/tmp/init"});
+  }
+  EXPECT_EQ(ParseProbe(init.out).serial, host_keyring_) << init.Describe();
+  CommandResult exec = Exec(id, {"/bin/keyring-probe"});
+  ASSERT_TRUE(exec.ok()) << exec.Describe();
+  EXPECT_EQ(ParseProbe(exec.out).serial, host_keyring_) << exec.Describe();
+}
+
+// Where keyctl is refused (a seccomp profile of the container the runtime itself runs in), runc
+// and crun carry on without a keyring of the container's own when it fails with ENOSYS (LXC's
+// answer), and fail otherwise; --no-new-keyring is the way out.
+TEST_F(SessionKeyringTest, RefusedKeyctlIsHandledAsRuncDoes) {
+  if (kind() != RuntimeKind::kHull) GTEST_SKIP() << "checks hull-runtime's messages";
+  auto run_under_filter = [&](int errno_value, const std::string& id, Bundle& bundle,
+                              std::vector<std::string> extra) {
+    EXPECT_TRUE(bundle.Write());
+    std::vector<std::string> args = {"run", "--bundle", bundle.path()};
+    args.insert(args.end(), extra.begin(), extra.end());
+    args.push_back(id);
+    std::vector<std::string> argv = runtime().Argv(args);
+    argv.insert(argv.begin(), {HULL_KEYCTL_ERRNO, std::to_string(errno_value)});
+    return RunCommand(argv);
+  };
+
+  std::string unsupported = NewId();
+  Bundle& a = ProbeBundle(unsupported);
+  a.Shell("/bin/keyring-probe; true");  // the probe fails: keyctl is refused in here too
+  CommandResult run = run_under_filter(ENOSYS, unsupported, a, {});
+  EXPECT_TRUE(run.ok()) << run.Describe();
+  EXPECT_TRUE(Contains(run.out, "serial=error:Function not implemented")) << run.Describe();
+
+  std::string refused = NewId();
+  Bundle& b = ProbeBundle(refused);
+  run = run_under_filter(EPERM, refused, b, {});
+  EXPECT_EQ(run.exit_code, 1) << run.Describe();
+  EXPECT_TRUE(Contains(run.err, "session keyring \"_ses." + refused + "\"") &&
+              Contains(run.err, "--no-new-keyring") && Contains(run.err, "not permitted"))
+      << run.Describe();
+  CommandResult state;
+  EXPECT_TRUE(State(refused, &state).is_null()) << state.Describe();
+
+  std::string without = NewId();
+  Bundle& c = ProbeBundle(without);
+  run = run_under_filter(EPERM, without, c, {"--no-new-keyring"});
+  EXPECT_TRUE(run.ok()) << run.Describe();
+}
+
+// `exec` joins the keyring of the container's init, found by name; with a user namespace the
+// exec'ing process is "others" to it until it changes user.
+class SessionKeyringExecTest : public SessionKeyringTest,
+                               public ::testing::WithParamInterface<bool> {};
+
+TEST_P(SessionKeyringExecTest, ExecJoinsTheContainersKeyring) {
+  const bool user_namespace = GetParam();
+  std::string id = NewId();
+  Bundle& bundle = ProbeBundle(id);
+  if (user_namespace) UseUserNamespace(bundle);
+  bundle.Shell("/bin/keyring-probe " + AddKey() + " > /tmp/init; exec sleep 1000");
+  StartLongRunning(id, bundle);
+  CommandResult init;
+  for (int i = 0; i < 100 && !Contains(init.out, "add="); ++i) {
+    std::this_thread::sleep_for(20ms);
+    init = Exec(id, {"cat", "/tmp/init"});
+  }
+  KeyringSeen init_seen = ParseProbe(init.out);
+  ExpectContainersOwn(init_seen, id, init.Describe());
+  EXPECT_EQ(init_seen.add, "ok") << init.out;
+  for (int i = 0; i < 2; ++i) {
+    CommandResult exec = Exec(id, {"/bin/keyring-probe"});
+    ASSERT_TRUE(exec.ok()) << exec.Describe();
+    EXPECT_EQ(ParseProbe(exec.out).serial, init_seen.serial)
+        << "exec did not join the container's session keyring\n"
+        << exec.out << init.out;
+  }
+}
+
+INSTANTIATE_TEST_SUITE_P(UserNamespace, SessionKeyringExecTest, ::testing::Bool(),
+                         [](const auto& info) { return info.param ? "WithUserNs" : "NoUserNs"; });
 
 }  // namespace
 }  // namespace hull::testing
