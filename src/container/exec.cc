@@ -7,15 +7,13 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include <algorithm>
-
 #include "base/log.h"
 #include "container/container.h"
-#include "container/init.h"
-#include "container/passwd.h"
 #include "container/exec_trampoline.h"
-#include "container/terminal.h"
+#include "container/init.h"
 #include "container/launch.h"
+#include "container/passwd.h"
+#include "container/terminal.h"
 #include "linux/file.h"
 #include "linux/process.h"
 #include "linux/sealed_self.h"
@@ -29,6 +27,7 @@ namespace {
 struct ExecPlan {
   // In the order OrderJoins() gives; the pid namespace is joined by the runtime before clone.
   std::vector<NamespaceJoin> joins;
+  std::string session_keyring;  // the container's ("_ses.ID"), or empty (--no-new-keyring)
   ProcessPlan process;
   int sync_fd = -1;
 };
@@ -42,6 +41,11 @@ int EnterContainer(ExecPlan& plan, ChildReport* report) noexcept {
     }
   }
   ::setsid();
+  // The container's session keyring, found by name (its init made it searchable for us), as
+  // runc does: never the caller's.
+  if (!plan.session_keyring.empty() &&
+      JoinSessionKeyring(plan.session_keyring.c_str(), 0, report) != 0)
+    return -1;
   if (PrepareProcess(plan.process, report) != 0) return -1;
   return ExecProcess(plan.process, report);
 }
@@ -77,13 +81,7 @@ Result<int> Exec(const StateStore& store, const ExecOptions& options) {
   // The container has processes already: it must never be able to reach the binary on the
   // host (exec_trampoline.h). A container allowed to ptrace gets a runtime re-executed from a
   // sealed copy; any other one a sealed trampoline before the program.
-  bool container_may_ptrace = false;
-  if (spec.process && spec.process->capabilities) {
-    const auto& bounding = spec.process->capabilities->bounding;
-    container_may_ptrace =
-        std::find(bounding.begin(), bounding.end(), "CAP_SYS_PTRACE") != bounding.end();
-  }
-  if (container_may_ptrace) TRY(linux::ReexecFromSealedCopy());
+  if (ContainerMayPtrace(spec)) TRY(linux::ReexecFromSealedCopy());
   TRY(oci::ValidateProcess(options.process, "process"));
   TRY(CheckPreservedFds(options.preserve_fds));
   if (!ProcessAlive(record.pid, record.pid_start_time))
@@ -94,6 +92,7 @@ Result<int> Exec(const StateStore& store, const ExecOptions& options) {
 
   std::optional<oci::Seccomp> seccomp = spec.linux ? spec.linux->seccomp : std::nullopt;
   ExecPlan plan;
+  if (!record.no_new_keyring) plan.session_keyring = "_ses." + options.id;
   oci::Process process = options.process;
   AddHomeIfMissing(process, "/proc/" + std::to_string(record.pid) + "/root");
   plan.process = TRY(PlanProcess(process, seccomp, SeccompCacheDir(), "process"));
@@ -138,17 +137,8 @@ Result<int> Exec(const StateStore& store, const ExecOptions& options) {
   SyncSockets sockets = TRY(MakeSyncSockets());
   plan.sync_fd = sockets.child_end.get();
   linux::UniqueFd trampoline;
-  if (!linux::RunningFromSealedCopy()) {
-    trampoline = TRY(MakeExecTrampoline());
-    ProcessPlan& p = plan.process;
-    p.trampoline_fd = trampoline.get();
-    p.trampoline_report_fd = plan.sync_fd;
-    p.trampoline_report_fd_text = std::to_string(plan.sync_fd);
-    p.trampoline_argv.push_back(p.trampoline_report_fd_text.data());
-    p.trampoline_argv.push_back(nullptr);  // the program, chosen in the child
-    for (auto& arg : p.args) p.trampoline_argv.push_back(arg.data());
-    p.trampoline_argv.push_back(nullptr);
-  }
+  if (!linux::RunningFromSealedCopy())
+    trampoline = TRY(UseExecTrampoline(plan.process, plan.sync_fd));
 
   ClonedChild child = TRY(CloneWithSyncSockets(sockets, 0, [&plan] { RunExecChild(plan); }));
   const pid_t pid = child.pid;

@@ -6,6 +6,7 @@
 #include <fcntl.h>
 #include <grp.h>
 #include <linux/capability.h>
+#include <linux/keyctl.h>
 #include <sched.h>
 #include <signal.h>
 #include <sys/ioctl.h>
@@ -207,6 +208,43 @@ int RestoreEffectiveCapabilities(ChildReport* report) noexcept {
 }
 
 }  // namespace
+
+int JoinSessionKeyring(const char* name, uint32_t add_permissions, ChildReport* report) noexcept {
+  long serial = ::syscall(SYS_keyctl, KEYCTL_JOIN_SESSION_KEYRING, name, 0, 0, 0);
+  if (serial < 0) {
+    if (errno == ENOSYS) return 0;
+    ReportSet(report, errno, "join session keyring \"", name,
+              "\" (create with --no-new-keyring to keep the caller's)");
+    return -1;
+  }
+  if (add_permissions == 0) return 0;
+  // "type;uid;gid;perm;description", perm in hex: keep what the keyring has, add ours.
+  char description[1280];
+  long size = ::syscall(SYS_keyctl, KEYCTL_DESCRIBE, serial, description, sizeof description, 0);
+  if (size <= 0 || static_cast<size_t>(size) > sizeof description) {
+    ReportSet(report, size < 0 ? errno : E2BIG, "describe the session keyring \"", name, "\"");
+    return -1;
+  }
+  description[sizeof description - 1] = '\0';
+  const char* p = description;
+  for (int field = 0; field < 3 && *p; ++p)
+    if (*p == ';') ++field;
+  uint32_t permissions = 0;
+  for (; *p && *p != ';'; ++p) {
+    int digit = *p >= '0' && *p <= '9' ? *p - '0' : *p >= 'a' && *p <= 'f' ? *p - 'a' + 10 : -1;
+    if (digit < 0) break;
+    permissions = permissions << 4 | static_cast<uint32_t>(digit);
+  }
+  if (*p != ';') {
+    ReportSet(report, EINVAL, "parse the description of the session keyring \"", name, "\"");
+    return -1;
+  }
+  if (::syscall(SYS_keyctl, KEYCTL_SETPERM, serial, permissions | add_permissions, 0, 0) != 0) {
+    ReportSet(report, errno, "set the permissions of the session keyring \"", name, "\"");
+    return -1;
+  }
+  return 0;
+}
 
 SyncMessage AwaitRuntime(int sync_fd, int type) noexcept {
   SyncMessage msg;
@@ -429,6 +467,18 @@ void RunInit(InitPlan& plan) noexcept {
       fail();
     }
   }
+  // Non-dumpable for the rest of our life (execve of the trampoline ends it): until then we are
+  // the runtime's binary, and /proc/PID/exe (and the rest of /proc/PID) of a non-dumpable
+  // process is closed to processes without CAP_SYS_PTRACE over it, such as an `exec`'d process
+  // while we wait for `start` or run startContainer hooks (CVE-2019-5736); our children (hooks)
+  // inherit it. Containers that may have CAP_SYS_PTRACE get a sealed copy of the runtime
+  // instead (launch.cc). Not earlier: timens_offsets above must still be ours to write.
+  ::prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
+  // A session keyring of the container's own, made by its root (of its user namespace, if it has
+  // one), before anything of the container runs.
+  if (!plan.session_keyring.empty() &&
+      JoinSessionKeyring(plan.session_keyring.c_str(), plan.session_keyring_search, &report) != 0)
+    fail();
   if (plan.fork_into_pid_namespace) go = ForkIntoPidNamespace(sync);
   if (plan.state_pid_offset != 0) {
     char number[24];

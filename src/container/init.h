@@ -23,12 +23,15 @@
 //                                   <--------- kReady
 //   create: save state and exit                open(exec.fifo) blocks until `start`
 //   run:    save state, kStart ------------->
-//                                              startContainer hooks, user, caps, seccomp, execve
-//                                   <--------- EOF (exec'd) or kFailed
+//                                              startContainer hooks, user, caps, seccomp,
+//                                              execve of the sealed trampoline (unless the
+//                                              runtime runs from a sealed copy), which executes
+//                                   <--------- the program: EOF (exec'd) or kFailed
 #pragma once
 
 #include <sys/types.h>
 
+#include <cstdint>
 #include <optional>
 #include <string>
 #include <utility>
@@ -113,6 +116,12 @@ struct InitPlan {
   bool unshare_time = false;
   std::string time_offsets;
   bool become_root_in_userns = false;
+  // The session keyring the init joins (KEYCTL_JOIN_SESSION_KEYRING), "_ses.ID" as runc and crun
+  // name it, so the container never shares the caller's; empty with --no-new-keyring. The
+  // permission bits it adds to the keyring (search for its owner, or for others in a user
+  // namespace), so that `exec` can find it by name and join it too.
+  std::string session_keyring;
+  uint32_t session_keyring_search = 0;
   std::optional<std::string> hostname;
   std::optional<std::string> domainname;
   bool has_mount_namespace = true;
@@ -144,6 +153,13 @@ struct InitPlan {
 // Child side: waits for a message of `type` from the runtime and returns it; anything else, or
 // EOF (the runtime died), ends the process.
 SyncMessage AwaitRuntime(int sync_fd, int type) noexcept;
+
+// Child side, shared with exec, after the user namespace is entered: joins the session keyring
+// `name` of our user (the one with that name we may search, else a new one) and adds
+// `add_permissions` to it (0: leaves them). keyctl failing with ENOSYS (a seccomp profile of
+// the runtime's own container that refuses keyrings, as LXC's does) leaves the session keyring
+// as it was, as in runc and crun; any other failure is one (0 or -1 with `report` filled).
+int JoinSessionKeyring(const char* name, uint32_t add_permissions, ChildReport* report) noexcept;
 
 // Child side, shared with exec, after the namespaces are entered: console (with a terminal),
 // cwd (checked to lie inside the root), rlimits, personality. 0 or -1 with `report` filled.

@@ -2,7 +2,9 @@
 
 #include <fcntl.h>
 #include <linux/sched.h>
+#include <poll.h>
 #include <signal.h>
+#include <sys/signalfd.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
@@ -12,14 +14,13 @@
 #include <climits>
 #include <cstring>
 #include <ctime>
-#include <poll.h>
-#include <sys/signalfd.h>
 
 #include "base/defer.h"
 #include "base/log.h"
 #include "base/strings.h"
 #include "base/time.h"
 #include "base/version.h"
+#include "container/exec_trampoline.h"
 #include "container/init.h"
 #include "container/passwd.h"
 #include "container/rootfs.h"
@@ -133,12 +134,14 @@ Result<std::vector<NamespaceJoin>> OpenContainerNamespaces(pid_t pid) {
 
 }  // namespace
 
+// Key permission bits (the kernel's KEY_USR_SEARCH, KEY_OTH_SEARCH, not in the uapi headers).
+constexpr uint32_t kKeyUserSearch = 0x00080000;
+constexpr uint32_t kKeyOthersSearch = 0x00000008;
+
 Result<Launched> Launch(const StateStore& store, const CreateOptions& options, LaunchMode mode) {
   TRY(oci::ValidateContainerId(options.id));
   TRY(CheckPreservedFds(options.preserve_fds));
   std::string bundle = TRY(AbsolutePath(options.bundle, "--bundle"));
-  // Relative paths in config.json (root.path, bind sources) are relative to the bundle.
-  if (::chdir(bundle.c_str()) != 0) return FailErrno("--bundle: chdir " + Quote(bundle));
   std::string config_path = bundle + "/config.json";
   std::string config_text = TRY(linux::ReadFile(config_path));
   oci::Spec spec = TRY_CTX(oci::ParseSpec(config_text), Quote(config_path));
@@ -146,6 +149,20 @@ Result<Launched> Launch(const StateStore& store, const CreateOptions& options, L
   if (!spec.process) return Fail(EINVAL, Quote(config_path) + ": process: required to run");
   const oci::Linux empty_linux;
   const oci::Linux& lx = spec.linux ? *spec.linux : empty_linux;
+
+  // Our init is the runtime's binary until it executes the sealed trampoline, and it is
+  // non-dumpable: nothing in the container can open its /proc/PID/exe, unless the container
+  // may have CAP_SYS_PTRACE, or it meets processes before our exec because it joins an
+  // existing pid namespace. Then the whole runtime goes on from a sealed copy
+  // (linux/sealed_self.h), before anything is created and before the chdir below, so the
+  // command line means the same to the copy.
+  bool joins_pid_namespace = std::any_of(lx.namespaces.begin(), lx.namespaces.end(), [](auto& n) {
+    return n.type == "pid" && !n.path.empty();
+  });
+  if (joins_pid_namespace || ContainerMayPtrace(spec)) TRY(linux::ReexecFromSealedCopy());
+
+  // Relative paths in config.json (root.path, bind sources) are relative to the bundle.
+  if (::chdir(bundle.c_str()) != 0) return FailErrno("--bundle: chdir " + Quote(bundle));
   std::string root_path = spec.root.path.empty() || spec.root.path[0] == '/'
                               ? spec.root.path
                               : bundle + "/" + spec.root.path;
@@ -153,10 +170,6 @@ Result<Launched> Launch(const StateStore& store, const CreateOptions& options, L
 
   InitPlan plan;
   plan.mode = mode == LaunchMode::kCreate ? InitPlan::Mode::kCreate : InitPlan::Mode::kRun;
-  // Joining an existing pid namespace means meeting its processes before our exec: never as
-  // the binary on the host (see linux/sealed_self.h). Nothing has been created yet.
-  for (const auto& n : lx.namespaces)
-    if (n.type == "pid" && !n.path.empty()) TRY(linux::ReexecFromSealedCopy());
   plan.namespaces = TRY(PlanNamespaces(lx.namespaces));
   NamespacePlan& ns = plan.namespaces;
   if (!spec.hostname.empty()) {
@@ -183,6 +196,13 @@ Result<Launched> Launch(const StateStore& store, const CreateOptions& options, L
   plan.unshare_user = joins_before_new_user;
   plan.fork_into_pid_namespace = init_unshares && ns.new_pid();
   plan.become_root_in_userns = ns.new_user() || joins_user;
+  if (!options.no_new_keyring) {
+    plan.session_keyring = "_ses." + options.id;
+    // Searchable by whoever joins the container later (`exec`): its owner, root, without a
+    // user namespace; with one, root of the host is "others" to a keyring owned by the
+    // container's root (runc's permissions).
+    plan.session_keyring_search = plan.become_root_in_userns ? kKeyOthersSearch : kKeyUserSearch;
+  }
   // The init unshares the time namespace itself when it has offsets to write first, and when it
   // unshares everything itself.
   if ((ns.new_flags & CLONE_NEWTIME) && (!lx.time_offsets.empty() || init_unshares)) {
@@ -235,6 +255,7 @@ Result<Launched> Launch(const StateStore& store, const CreateOptions& options, L
   record.cgroups_path = cgroup->path();
   record.systemd_cgroup = options.systemd_cgroup;
   record.has_pid_namespace = ns.new_pid() || ns.joins_flag(CLONE_NEWPID);
+  record.no_new_keyring = options.no_new_keyring;
   record.annotations = spec.annotations;
 
   const oci::Hooks no_hooks;
@@ -253,7 +274,7 @@ Result<Launched> Launch(const StateStore& store, const CreateOptions& options, L
 
   linux::UniqueFd fifo;
   if (mode == LaunchMode::kCreate) {
-    std::string fifo_path = store.FifoPath(options.id);
+    std::string fifo_path = TRY(store.FifoPath(options.id));
     if (::mkfifo(fifo_path.c_str(), 0600) != 0) return FailErrno("mkfifo " + Quote(fifo_path));
     // The init opens it as root of its user namespace, a uid the host's root-owned 0600 refuses,
     // so writing is open to all (as runc does); only root can reach the 0700 state directory.
@@ -266,6 +287,12 @@ Result<Launched> Launch(const StateStore& store, const CreateOptions& options, L
   SyncSockets sockets = TRY(MakeSyncSockets());
   plan.sync_fd = sockets.child_end.get();
   plan.lock_fd = lock->fd();
+  // The container's program is started through the sealed trampoline (exec_trampoline.h): even
+  // a program whose interpreter is /proc/self/exe never gets the runtime's binary. A sealed
+  // copy of the runtime needs none: that copy is all the container could reach.
+  linux::UniqueFd trampoline;
+  if (!linux::RunningFromSealedCopy())
+    trampoline = TRY(UseExecTrampoline(plan.process, plan.sync_fd));
 
   // A pid namespace joined by path applies to the children of whoever joins it: join it for the
   // clone only, so hooks still run in the runtime's pid namespace.

@@ -71,7 +71,7 @@ Result<void> Start(const StateStore& store, const std::string& id) {
     return Fail(EINVAL, "cannot start container " + Quote(id) + ": it is " + StatusName(status) +
                             ", not created");
   linux::UniqueFd pidfd = TRY(OpenInitPidFd(record));
-  std::string fifo_path = store.FifoPath(id);
+  std::string fifo_path = TRY(store.FifoPath(id));
   linux::UniqueFd fifo = TRY(linux::Open(fifo_path, O_RDONLY | O_NONBLOCK));
   // The init is blocked opening the fifo for writing; now it writes one byte and goes on.
   while (true) {
@@ -180,7 +180,7 @@ Result<void> Kill(const StateStore& store, const std::string& id, int signal, bo
 }
 
 Result<void> Delete(const StateStore& store, const std::string& id, bool force) {
-  if (!linux::Exists(store.Dir(id)))
+  if (!linux::Exists(TRY(store.Dir(id))))
     return Fail(ENOENT, "container " + Quote(id) + " does not exist");
   ContainerLock lock = TRY(ContainerLock::Acquire(store, id));
   auto loaded = store.Load(id);

@@ -10,6 +10,7 @@
 #include <nlohmann/json.hpp>
 
 #include "linux/file.h"
+#include "oci/validate.h"
 
 namespace hull::container {
 
@@ -26,11 +27,20 @@ const char* StatusName(Status status) {
   return "unknown";
 }
 
+Result<std::string> StateStore::Dir(const std::string& id) const {
+  TRY(oci::ValidateContainerId(id));
+  return root_ + "/" + id;
+}
+
+Result<std::string> StateStore::FifoPath(const std::string& id) const {
+  return TRY(Dir(id)) + "/exec.fifo";
+}
+
 Result<void> StateStore::CreateDir(const std::string& id) const {
+  std::string dir = TRY(Dir(id));
   if (::mkdir(root_.c_str(), 0700) != 0 && errno != EEXIST) {
     TRY_CTX(linux::MkdirAll(root_, 0700), "create state root");
   }
-  std::string dir = Dir(id);
   if (::mkdir(dir.c_str(), 0700) != 0) {
     if (errno == EEXIST) return Fail(EEXIST, "container " + Quote(id) + " already exists");
     return FailErrno("mkdir " + Quote(dir));
@@ -49,16 +59,18 @@ Result<void> StateStore::Save(const ContainerRecord& r) const {
             {"cgroups_path", r.cgroups_path},
             {"systemd_cgroup", r.systemd_cgroup},
             {"has_pid_namespace", r.has_pid_namespace},
+            {"no_new_keyring", r.no_new_keyring},
             {"annotations", r.annotations}};
-  return linux::WriteFileAtomic(Dir(r.id) + "/state.json", j.dump(), 0600);
+  return linux::WriteFileAtomic(TRY(Dir(r.id)) + "/state.json", j.dump(), 0600);
 }
 
 Result<ContainerRecord> StateStore::Load(const std::string& id) const {
-  std::string path = Dir(id) + "/state.json";
+  std::string dir = TRY(Dir(id));
+  std::string path = dir + "/state.json";
   auto text = linux::ReadFile(path);
   if (!text) {
     if (text.error().code() == ENOENT) {
-      if (!linux::Exists(Dir(id))) return Fail(ENOENT, "container " + Quote(id) + " does not exist");
+      if (!linux::Exists(dir)) return Fail(ENOENT, "container " + Quote(id) + " does not exist");
       return Fail(EAGAIN, "container " + Quote(id) + " is still being created");
     }
     return tl::unexpected(text.error());
@@ -76,6 +88,7 @@ Result<ContainerRecord> StateStore::Load(const std::string& id) const {
     r.cgroups_path = j.at("cgroups_path").get<std::string>();
     r.systemd_cgroup = j.value("systemd_cgroup", false);
     r.has_pid_namespace = j.value("has_pid_namespace", true);
+    r.no_new_keyring = j.value("no_new_keyring", false);
     r.annotations = j.value("annotations", std::map<std::string, std::string>{});
     return r;
   } catch (const json::exception& e) {
@@ -84,14 +97,17 @@ Result<ContainerRecord> StateStore::Load(const std::string& id) const {
 }
 
 Result<std::string> StateStore::LoadConfig(const std::string& id) const {
-  return linux::ReadFile(Dir(id) + "/config.json");
+  return linux::ReadFile(TRY(Dir(id)) + "/config.json");
 }
 
 Result<void> StateStore::SaveConfig(const std::string& id, std::string_view config) const {
-  return linux::WriteFile(Dir(id) + "/config.json", config, O_WRONLY | O_CREAT | O_TRUNC, 0600);
+  return linux::WriteFile(TRY(Dir(id)) + "/config.json", config, O_WRONLY | O_CREAT | O_TRUNC,
+                          0600);
 }
 
-Result<void> StateStore::Remove(const std::string& id) const { return linux::RemoveAll(Dir(id)); }
+Result<void> StateStore::Remove(const std::string& id) const {
+  return linux::RemoveAll(TRY(Dir(id)));
+}
 
 Result<std::vector<std::string>> StateStore::List() const {
   std::vector<std::string> ids;
@@ -102,7 +118,8 @@ Result<std::vector<std::string>> StateStore::List() const {
   }
   while (dirent* e = ::readdir(dir)) {
     std::string name = e->d_name;
-    if (name == "." || name == "..") continue;
+    // Anything else in ROOT (not made by us) is no container: Load would refuse its name.
+    if (!oci::ValidateContainerId(name)) continue;
     if (e->d_type == DT_DIR || e->d_type == DT_UNKNOWN) ids.push_back(name);
   }
   ::closedir(dir);
@@ -111,7 +128,7 @@ Result<std::vector<std::string>> StateStore::List() const {
 }
 
 Result<ContainerLock> ContainerLock::Acquire(const StateStore& store, const std::string& id) {
-  std::string dir = store.Dir(id);
+  std::string dir = TRY(store.Dir(id));
   int fd = ::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
   if (fd < 0) {
     if (errno == ENOENT) return Fail(ENOENT, "container " + Quote(id) + " does not exist");
@@ -158,7 +175,8 @@ bool ProcessAlive(pid_t pid, uint64_t start_time) {
 Status CurrentStatus(const StateStore& store, const ContainerRecord& record, bool frozen) {
   if (!ProcessAlive(record.pid, record.pid_start_time)) return Status::kStopped;
   if (frozen) return Status::kPaused;
-  if (linux::Exists(store.FifoPath(record.id))) return Status::kCreated;
+  auto fifo = store.FifoPath(record.id);
+  if (fifo && linux::Exists(*fifo)) return Status::kCreated;
   return Status::kRunning;
 }
 

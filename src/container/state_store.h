@@ -7,6 +7,10 @@
 //
 // Concurrency: every command that changes a container holds an exclusive flock on ROOT/ID
 // (ContainerLock); readers (`state`, `list`) take none and tolerate a half-written container.
+//
+// Every id is checked (oci::ValidateContainerId) before it becomes part of a path, here and
+// nowhere else: each command reaches a container's files only through this class, so an id
+// such as "../x" can never name a directory outside ROOT (runc checks on load in the same way).
 #pragma once
 
 #include <sys/types.h>
@@ -33,6 +37,7 @@ struct ContainerRecord {
   std::string cgroups_path;
   bool systemd_cgroup = false;
   bool has_pid_namespace = true;  // false: `kill --all`/delete must signal every cgroup pid
+  bool no_new_keyring = false;    // created with --no-new-keyring: `exec` joins no keyring
   std::map<std::string, std::string> annotations;
 };
 
@@ -44,9 +49,9 @@ class StateStore {
   explicit StateStore(std::string root) : root_(std::move(root)) {}
 
   const std::string& root() const { return root_; }
-  std::string Dir(const std::string& id) const { return root_ + "/" + id; }
-  std::string FifoPath(const std::string& id) const { return Dir(id) + "/exec.fifo"; }
-
+  // ROOT/ID, or an error naming the id when it is not a valid container id.
+  [[nodiscard]] Result<std::string> Dir(const std::string& id) const;
+  [[nodiscard]] Result<std::string> FifoPath(const std::string& id) const;
 
   // Creates ROOT/ID; fails with EEXIST and a clear message when the id is taken.
   [[nodiscard]] Result<void> CreateDir(const std::string& id) const;

@@ -1,10 +1,12 @@
 // Running from a sealed copy of our own binary (the defence against CVE-2019-5736).
 //
-// When the runtime enters a container that already has processes (exec, or a container joining
-// an existing pid namespace), the container can make the kernel run whatever binary the
-// entering process is, e.g. through a script whose interpreter is /proc/self/exe, and then
-// reopen that process's /proc/PID/exe for writing once it exits. Re-executing from a memfd
-// copy sealed against writes means that binary is never the file on the host.
+// A process the runtime starts in a container is the runtime's binary until it executes the
+// container's program. The container can make the kernel run that binary, e.g. through a script
+// whose interpreter is /proc/self/exe, or, with CAP_SYS_PTRACE (or on joining an existing pid
+// namespace, before the process is non-dumpable), open its /proc/PID/exe, and reopen that for
+// writing once no runtime runs. Where a sealed trampoline and non-dumpable do not suffice
+// (container/exec_trampoline.h), re-executing from a memfd copy sealed against writes means the
+// binary is never the file on the host.
 #pragma once
 
 #include <cstddef>

@@ -316,6 +316,16 @@ Result<void> CheckResources(const Resources& resources, const std::string& field
   return {};
 }
 
+// Without a mount namespace the process would run in the host's root filesystem: root.path,
+// mounts, maskedPaths and readonlyPaths could only be applied to the host's mount table. runc
+// refuses such a config when it has maskedPaths or readonlyPaths ("unable to restrict sys
+// entries without a private MNT namespace"), as every default config does, and otherwise
+// chroots and leaves the config's mounts behind on the host; crun chroots. hull refuses all.
+constexpr char kNoMountNamespace[] =
+    "linux.namespaces: a \"mount\" namespace is required (new, or joined by path): without one "
+    "the process would run in the host's root filesystem, and root.path, mounts, maskedPaths "
+    "and readonlyPaths could not be applied";
+
 Result<void> CheckLinux(const Spec& spec) {
   const Linux& linux_config = *spec.linux;
   std::map<std::string_view, size_t> seen;
@@ -337,6 +347,7 @@ Result<void> CheckLinux(const Spec& spec) {
     }
     return nullptr;
   };
+  if (find_namespace("mount") == nullptr) return Fail(kNoMountNamespace);
 
   const Namespace* user_ns = find_namespace("user");
   if (user_ns == nullptr) {
@@ -462,6 +473,8 @@ Result<void> ValidateSpec(const Spec& spec) {
   } else if (!spec.hostname.empty() || !spec.domainname.empty()) {
     return Fail(spec.hostname.empty() ? "domainname: requires a uts namespace"
                                       : "hostname: requires a uts namespace");
+  } else {
+    return Fail(kNoMountNamespace);
   }
   return {};
 }

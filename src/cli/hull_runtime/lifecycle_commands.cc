@@ -13,7 +13,7 @@ void AddCreateOptions(CLI::App* cmd, container::CreateOptions& o) {
                   "unix socket that receives the pty master when process.terminal is true");
   cmd->add_flag("--no-pivot", o.no_pivot, "do not use pivot_root (for a rootfs on ramfs)");
   cmd->add_flag("--no-new-keyring", o.no_new_keyring,
-                "do not create a new session keyring (hull never creates one)");
+                "keep the caller's session keyring (default: a new one, \"_ses.ID\")");
   cmd->add_option("--preserve-fds", o.preserve_fds,
                   "pass N more fds (3..3+N-1) to the container process")
       ->check(CLI::NonNegativeNumber);

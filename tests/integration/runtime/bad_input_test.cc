@@ -138,6 +138,35 @@ TEST_F(BadInputTest, UnknownNamespaceType) {
   ExpectNothingLeft(id);
 }
 
+// Without a mount namespace the process would run in the host's root filesystem with root.path,
+// maskedPaths and readonlyPaths ignored. The config is refused before anything is made, also
+// when it has nothing to mask (runc then chroots and leaves its mounts on the host).
+TEST_F(BadInputTest, ConfigWithoutMountNamespaceIsRefused) {
+  if (kind() != RuntimeKind::kHull)
+    GTEST_SKIP() << KindName(kind()) << " falls back to a chroot; hull-runtime refuses";
+  std::string id = NewId();
+  Bundle& bundle = NewBundle(id);
+  bundle.RemoveNamespace("mount");
+  // What would show that the process runs in the host's root: the test's work directory.
+  bundle.Shell("ls -d " + work() + " && echo HOST-ROOT");
+  CommandResult run = RunContainer(id, bundle);
+  EXPECT_NE(run.exit_code, 0) << run.Describe();
+  EXPECT_FALSE(Contains(run.out, "HOST-ROOT")) << run.Describe();
+  EXPECT_TRUE(Contains(run.err, "linux.namespaces") && Contains(run.err, "\"mount\""))
+      << run.Describe();
+  ExpectNothingLeft(id);
+  EXPECT_TRUE(MountsUnder(bundle.path()).empty()) << JoinLines(MountsUnder(bundle.path()));
+
+  std::string bare_id = NewId();
+  Bundle& bare = NewBundle(bare_id);
+  bare.RemoveNamespace("mount").MaskedPaths({}).ReadonlyPaths({});
+  bare.config()["mounts"] = nlohmann::json::array();
+  CommandResult create = Create(bare_id, bare);
+  EXPECT_NE(create.exit_code, 0) << create.Describe();
+  EXPECT_TRUE(Contains(create.err, "linux.namespaces")) << create.Describe();
+  ExpectNothingLeft(bare_id);
+}
+
 TEST_F(BadInputTest, UnknownCapability) {
   std::string id = NewId();
   Bundle& bundle = NewBundle(id);
@@ -163,6 +192,41 @@ TEST_F(BadInputTest, DeleteUnknownContainer) {
   EXPECT_NE(remove.exit_code, 0) << remove.Describe();
   EXPECT_TRUE(Contains(remove.err, "hit-never-created") || Contains(remove.err, "not exist"))
       << remove.Describe();
+}
+
+// An id is a name under --root, never a path: "../x" must not reach the directory x beside the
+// state root, whichever command gets it (delete --force once removed it).
+TEST_F(BadInputTest, IdWithDotDotNeverLeavesTheStateRoot) {
+  std::string victim = work() + "/victim";
+  ASSERT_TRUE(MakeDirs(victim));
+  ASSERT_TRUE(WriteFile(victim + "/config.json", "{}"));
+  ASSERT_TRUE(WriteFile(victim + "/state.json", "{}"));
+  const std::vector<std::vector<std::string>> commands = {
+      {"delete", "--force", "../victim"},
+      {"delete", "../victim"},
+      {"state", "../victim"},
+      {"kill", "../victim", "KILL"},
+      {"start", "../victim"},
+      {"pause", "../victim"},
+      {"resume", "../victim"},
+      {"ps", "../victim"},
+      {"exec", "../victim", "true"},
+      {"update", "--pids-limit", "10", "../victim"},
+      {"events", "--stats", "../victim"},
+      {"delete", "--force", ".."},
+      {"state", "../../etc"}};
+  for (const auto& command : commands) {
+    CommandResult result = Rt(command);
+    SCOPED_TRACE(result.Describe());
+    EXPECT_NE(result.exit_code, 0);
+    EXPECT_FALSE(result.timed_out);
+    if (kind() == RuntimeKind::kHull) {
+      EXPECT_TRUE(Contains(result.err, "container id")) << "the message should name the id";
+      EXPECT_FALSE(Contains(result.out, "\"id\"")) << "state printed something";
+    }
+    EXPECT_TRUE(ListDir(victim).size() == 2) << JoinLines(ListDir(victim));
+  }
+  EXPECT_EQ(ReadFile(victim + "/config.json"), "{}");
 }
 
 }  // namespace

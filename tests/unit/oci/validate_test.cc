@@ -167,6 +167,32 @@ TEST(OciValidateTest, Namespaces) {
   EXPECT_EQ(ErrorOf(spec), "(valid)");
 }
 
+// runc and crun would chroot in the host's mount namespace (runc leaving the config's mounts on
+// the host); hull refuses, naming linux.namespaces.
+TEST(OciValidateTest, MountNamespaceIsRequired) {
+  const std::string expected =
+      R"(linux.namespaces: a "mount" namespace is required (new, or joined by path): without )"
+      R"(one the process would run in the host's root filesystem, and root.path, mounts, )"
+      R"(maskedPaths and readonlyPaths could not be applied)";
+  Spec spec = ValidSpec();
+  spec.linux->namespaces.erase(spec.linux->namespaces.begin() + 1);  // mount
+  EXPECT_EQ(ErrorOf(spec), expected);
+  // Also with nothing to mount or mask: the process would still see the host's root.
+  spec.mounts.clear();
+  EXPECT_EQ(ErrorOf(spec), expected);
+  spec.linux->namespaces.clear();
+  EXPECT_EQ(ErrorOf(spec), expected);
+  // No linux object at all.
+  spec = ValidSpec();
+  spec.hostname = "";
+  spec.linux.reset();
+  EXPECT_EQ(ErrorOf(spec), expected);
+  // A mount namespace joined by path is one of its own choosing.
+  spec = ValidSpec();
+  spec.linux->namespaces[1].path = "/proc/42/ns/mnt";
+  EXPECT_EQ(ErrorOf(spec), "(valid)");
+}
+
 TEST(OciValidateTest, UserNamespaceNeedsMappings) {
   Spec spec = ValidSpec();
   spec.linux->namespaces.push_back({"user", ""});
