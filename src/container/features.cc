@@ -9,27 +9,18 @@
 #include "base/version.h"
 #include "container/cgroup.h"
 #include "linux/file.h"
+#include "oci/capability_names.h"
 
 namespace hull::container {
 
 std::string FeaturesJson() {
   using nlohmann::json;
   json caps = json::array();
-  static const char* kCapabilities[] = {
-      "CAP_CHOWN", "CAP_DAC_OVERRIDE", "CAP_DAC_READ_SEARCH", "CAP_FOWNER", "CAP_FSETID",
-      "CAP_KILL", "CAP_SETGID", "CAP_SETUID", "CAP_SETPCAP", "CAP_LINUX_IMMUTABLE",
-      "CAP_NET_BIND_SERVICE", "CAP_NET_BROADCAST", "CAP_NET_ADMIN", "CAP_NET_RAW",
-      "CAP_IPC_LOCK", "CAP_IPC_OWNER", "CAP_SYS_MODULE", "CAP_SYS_RAWIO", "CAP_SYS_CHROOT",
-      "CAP_SYS_PTRACE", "CAP_SYS_PACCT", "CAP_SYS_ADMIN", "CAP_SYS_BOOT", "CAP_SYS_NICE",
-      "CAP_SYS_RESOURCE", "CAP_SYS_TIME", "CAP_SYS_TTY_CONFIG", "CAP_MKNOD", "CAP_LEASE",
-      "CAP_AUDIT_WRITE", "CAP_AUDIT_CONTROL", "CAP_SETFCAP", "CAP_MAC_OVERRIDE",
-      "CAP_MAC_ADMIN", "CAP_SYSLOG", "CAP_WAKE_ALARM", "CAP_BLOCK_SUSPEND", "CAP_AUDIT_READ",
-      "CAP_PERFMON", "CAP_BPF", "CAP_CHECKPOINT_RESTORE"};
   int last_cap = 40;
   if (auto text = linux::ReadFile("/proc/sys/kernel/cap_last_cap"))
     if (auto n = ParseInt(Trim(*text))) last_cap = static_cast<int>(*n);
-  for (int i = 0; i <= last_cap && i < static_cast<int>(std::size(kCapabilities)); ++i)
-    caps.push_back(kCapabilities[i]);
+  for (int i = 0; i <= last_cap && i < static_cast<int>(std::size(oci::kCapabilityNames)); ++i)
+    caps.push_back(oci::kCapabilityNames[i]);
 
   bool v1 = false, v2 = false;
   if (auto layout = DetectCgroupLayout()) {

@@ -11,53 +11,12 @@
 #include <string_view>
 #include <vector>
 
+#include "oci/capability_names.h"
+
 namespace hull::oci {
 namespace {
 
 using Names = std::span<const std::string_view>;
-
-// Linux capabilities 0 (CAP_CHOWN) to 40 (CAP_CHECKPOINT_RESTORE), in kernel order.
-constexpr std::string_view kCapabilities[] = {"CAP_CHOWN",
-                                              "CAP_DAC_OVERRIDE",
-                                              "CAP_DAC_READ_SEARCH",
-                                              "CAP_FOWNER",
-                                              "CAP_FSETID",
-                                              "CAP_KILL",
-                                              "CAP_SETGID",
-                                              "CAP_SETUID",
-                                              "CAP_SETPCAP",
-                                              "CAP_LINUX_IMMUTABLE",
-                                              "CAP_NET_BIND_SERVICE",
-                                              "CAP_NET_BROADCAST",
-                                              "CAP_NET_ADMIN",
-                                              "CAP_NET_RAW",
-                                              "CAP_IPC_LOCK",
-                                              "CAP_IPC_OWNER",
-                                              "CAP_SYS_MODULE",
-                                              "CAP_SYS_RAWIO",
-                                              "CAP_SYS_CHROOT",
-                                              "CAP_SYS_PTRACE",
-                                              "CAP_SYS_PACCT",
-                                              "CAP_SYS_ADMIN",
-                                              "CAP_SYS_BOOT",
-                                              "CAP_SYS_NICE",
-                                              "CAP_SYS_RESOURCE",
-                                              "CAP_SYS_TIME",
-                                              "CAP_SYS_TTY_CONFIG",
-                                              "CAP_MKNOD",
-                                              "CAP_LEASE",
-                                              "CAP_AUDIT_WRITE",
-                                              "CAP_AUDIT_CONTROL",
-                                              "CAP_SETFCAP",
-                                              "CAP_MAC_OVERRIDE",
-                                              "CAP_MAC_ADMIN",
-                                              "CAP_SYSLOG",
-                                              "CAP_WAKE_ALARM",
-                                              "CAP_BLOCK_SUSPEND",
-                                              "CAP_AUDIT_READ",
-                                              "CAP_PERFMON",
-                                              "CAP_BPF",
-                                              "CAP_CHECKPOINT_RESTORE"};
 
 constexpr std::string_view kRlimits[] = {
     "RLIMIT_AS",     "RLIMIT_CORE",   "RLIMIT_CPU",        "RLIMIT_DATA",
@@ -200,7 +159,7 @@ Result<void> CheckCapabilities(const Capabilities& caps, const std::string& fiel
       {"permitted", &caps.permitted},
       {"ambient", &caps.ambient}};
   for (const auto& [name, set] : sets) {
-    TRY(CheckNames(*set, kCapabilities, field + "." + name, "capability"));
+    TRY(CheckNames(*set, kCapabilityNames, field + "." + name, "capability"));
   }
   return {};
 }

@@ -20,6 +20,7 @@
 #include <nlohmann/json.hpp>
 #include <thread>
 
+#include "oci/capability_names.h"
 #include "support/leaks.h"
 #include "support/runtime_test.h"
 
@@ -240,49 +241,6 @@ TEST_F(SecurityTest, ExecWithPtraceWhileInitWaitsForStartCannotReachRuntime) {
   ExpectOnlySealedExecutables(log);
 }
 
-// The capability names by number, for the sets of this host.
-constexpr const char* kCapabilityNames[] = {"CAP_CHOWN",
-                                            "CAP_DAC_OVERRIDE",
-                                            "CAP_DAC_READ_SEARCH",
-                                            "CAP_FOWNER",
-                                            "CAP_FSETID",
-                                            "CAP_KILL",
-                                            "CAP_SETGID",
-                                            "CAP_SETUID",
-                                            "CAP_SETPCAP",
-                                            "CAP_LINUX_IMMUTABLE",
-                                            "CAP_NET_BIND_SERVICE",
-                                            "CAP_NET_BROADCAST",
-                                            "CAP_NET_ADMIN",
-                                            "CAP_NET_RAW",
-                                            "CAP_IPC_LOCK",
-                                            "CAP_IPC_OWNER",
-                                            "CAP_SYS_MODULE",
-                                            "CAP_SYS_RAWIO",
-                                            "CAP_SYS_CHROOT",
-                                            "CAP_SYS_PTRACE",
-                                            "CAP_SYS_PACCT",
-                                            "CAP_SYS_ADMIN",
-                                            "CAP_SYS_BOOT",
-                                            "CAP_SYS_NICE",
-                                            "CAP_SYS_RESOURCE",
-                                            "CAP_SYS_TIME",
-                                            "CAP_SYS_TTY_CONFIG",
-                                            "CAP_MKNOD",
-                                            "CAP_LEASE",
-                                            "CAP_AUDIT_WRITE",
-                                            "CAP_AUDIT_CONTROL",
-                                            "CAP_SETFCAP",
-                                            "CAP_MAC_OVERRIDE",
-                                            "CAP_MAC_ADMIN",
-                                            "CAP_SYSLOG",
-                                            "CAP_WAKE_ALARM",
-                                            "CAP_BLOCK_SUSPEND",
-                                            "CAP_AUDIT_READ",
-                                            "CAP_PERFMON",
-                                            "CAP_BPF",
-                                            "CAP_CHECKPOINT_RESTORE"};
-
 // The same attack without CAP_SYS_PTRACE anywhere: the runtime runs with its bounding set
 // lacking it (as inside a container that was not given it), and the container gets every
 // capability the runtime has, so its processes pass the kernel's capability check on the init.
@@ -299,8 +257,8 @@ TEST_F(SecurityTest, ExecWhileInitWaitsForStartCannotReachRuntimeWithoutPtrace) 
   for (const auto& line : SplitLines(ReadFile("/proc/self/status")))
     if (line.rfind("CapBnd:", 0) == 0) bounding = std::stoull(Trim(line.substr(7)), nullptr, 16);
   std::vector<std::string> caps;
-  for (size_t bit = 0; bit < std::size(kCapabilityNames); ++bit)
-    if ((bounding >> bit) & 1 && bit != 19) caps.push_back(kCapabilityNames[bit]);
+  for (size_t bit = 0; bit < std::size(hull::oci::kCapabilityNames); ++bit)
+    if ((bounding >> bit) & 1 && bit != 19) caps.emplace_back(hull::oci::kCapabilityNames[bit]);
 
   std::string id = NewId();
   Bundle& bundle = NewBundle(id);
