@@ -151,6 +151,15 @@ void ExpectOnlySealedExecutables(const std::string& log) {
   }
 }
 
+// The verdict on an attack on the runtime's binary: unchanged, nothing in the container wrote
+// to it, and every executable its watcher saw was sealed.
+void ExpectRuntimeUntouched(const std::string& binary, const std::string& before,
+                            const std::string& log) {
+  EXPECT_EQ(ReadFile(binary), before) << "the runtime binary on the host was modified!\n" << log;
+  EXPECT_FALSE(Contains(log, "WROTE")) << log;
+  ExpectOnlySealedExecutables(log);
+}
+
 // The container's first process is a script whose interpreter is /proc/self/exe. Were the init
 // to execute it directly, the kernel would run the runtime's binary (the init's own executable)
 // as the container's process: here, through `--root /bin/selfexe update -r /attack-fifo x`, one
@@ -203,10 +212,7 @@ done
   }
   ASSERT_TRUE(Rt({"delete", "--force", id}).ok());
 
-  std::string log = ReadFile(out + "/log");
-  EXPECT_EQ(ReadFile(binary), before) << "the runtime binary on the host was modified!\n" << log;
-  EXPECT_FALSE(Contains(log, "WROTE")) << log;
-  ExpectOnlySealedExecutables(log);
+  ExpectRuntimeUntouched(binary, before, ReadFile(out + "/log"));
 }
 
 // A process `exec`'d into a container whose init waits for `start`: the init is a clone of the
@@ -235,10 +241,7 @@ TEST_F(SecurityTest, ExecWithPtraceWhileInitWaitsForStartCannotReachRuntime) {
   WaitForText(out + "/log", "WROTE", 3s);
   ASSERT_TRUE(Rt({"delete", "--force", id}).ok());
 
-  std::string log = ReadFile(out + "/log");
-  EXPECT_EQ(ReadFile(binary), before) << "the runtime binary on the host was modified!\n" << log;
-  EXPECT_FALSE(Contains(log, "WROTE")) << log;
-  ExpectOnlySealedExecutables(log);
+  ExpectRuntimeUntouched(binary, before, ReadFile(out + "/log"));
 }
 
 // The same attack without CAP_SYS_PTRACE anywhere: the runtime runs with its bounding set
@@ -280,10 +283,7 @@ TEST_F(SecurityTest, ExecWhileInitWaitsForStartCannotReachRuntimeWithoutPtrace) 
   WaitForText(out + "/log", "WROTE", 3s);
   ASSERT_TRUE(Rt({"delete", "--force", id}).ok());
 
-  std::string log = ReadFile(out + "/log");
-  EXPECT_EQ(ReadFile(binary), before) << "the runtime binary on the host was modified!\n" << log;
-  EXPECT_FALSE(Contains(log, "WROTE")) << log;
-  ExpectOnlySealedExecutables(log);
+  ExpectRuntimeUntouched(binary, before, ReadFile(out + "/log"));
 }
 
 // Lists the fds of the process the runtime started (`exec` replaces the shell, so ls is that
