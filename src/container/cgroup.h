@@ -67,7 +67,8 @@ class Cgroup {
   // `cgroups_path` is linux.cgroupsPath: absolute paths are taken from each hierarchy's root,
   // relative ones from the root too (as runc does); empty means "/hull/<id>". With
   // `systemd`, the "slice:prefix:name" form is expected and a clear error is returned when the
-  // host has no systemd. On failure nothing is left behind.
+  // host has no systemd. A cgroup that exists already is taken over only while it holds no
+  // process (EBUSY naming linux.cgroupsPath otherwise). On failure nothing is left behind.
   [[nodiscard]] static Result<Cgroup> Create(const CgroupLayout& layout,
                                             const std::string& cgroups_path,
                                             const std::string& id,

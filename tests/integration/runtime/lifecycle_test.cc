@@ -293,6 +293,110 @@ TEST_F(LifecycleTest, DeleteForceOfCreatedContainer) {
   EXPECT_TRUE(State(id).is_null());
 }
 
+// The cgroup.procs files of every cgroup directory `pid` is in, one per hierarchy.
+std::vector<std::string> CgroupProcsFilesOf(int pid) {
+  std::vector<std::string> files;
+  std::string pid_text = std::to_string(pid);
+  for (const auto& line : SplitLines(ReadFile("/proc/" + pid_text + "/cgroup"))) {
+    std::string path = line.substr(line.find(':', line.find(':') + 1) + 1);
+    for (const auto& hierarchy : CgroupHierarchies()) {
+      std::string procs = hierarchy + path + "/cgroup.procs";
+      for (const auto& member : SplitLines(ReadFile(procs)))
+        if (member == pid_text && std::find(files.begin(), files.end(), procs) == files.end())
+          files.push_back(procs);
+    }
+  }
+  return files;
+}
+
+// Two containers in one cgroup would share limits, and deleting one would remove the other's
+// cgroup: the second create is refused, naming linux.cgroupsPath, and the first is untouched.
+TEST_F(LifecycleTest, SecondContainerInAPopulatedCgroupIsRefused) {
+  if (kind() == RuntimeKind::kRunc || kind() == RuntimeKind::kCrun)
+    GTEST_SKIP() << "runc 1.1 and crun 1.8 share the cgroup (runc 1.2 refuses)";
+  std::string first = NewId("first");
+  Bundle& first_bundle = NewBundle(first);
+  StartLongRunning(first, first_bundle);
+  int pid = State(first)["pid"];
+  std::vector<std::string> first_cgroups = CgroupProcsFilesOf(pid);
+  ASSERT_FALSE(first_cgroups.empty());
+
+  std::string second = NewId("second");
+  Bundle& second_bundle = NewBundle(second, /*shared_rootfs=*/true);
+  second_bundle.CgroupsPath("/" + first).Args({"sleep", "1000"});
+  CommandResult create = Create(second, second_bundle);
+  EXPECT_NE(create.exit_code, 0) << create.Describe();
+  if (kind() == RuntimeKind::kHull) {
+    EXPECT_TRUE(Contains(create.err,
+                         "linux.cgroupsPath: cgroup \"/" + first + "\" already has 1 process(es)"))
+        << create.Describe();
+  }
+  EXPECT_TRUE(State(second).is_null());
+  EXPECT_EQ(State(first)["status"], "running");
+  EXPECT_EQ(CgroupProcsFilesOf(pid), first_cgroups);
+}
+
+// With a pid namespace of its own, everything of the container dies with its init: a process
+// that was moved into its cgroup from outside is not the container's, and `delete --force`
+// leaves it alone (runc kills every cgroup pid only for containers without a new pid namespace).
+TEST_F(LifecycleTest, DeleteSparesOtherProcessesInTheCgroup) {
+  if (kind() == RuntimeKind::kCrun) GTEST_SKIP() << "crun 1.8 kills every process of the cgroup";
+  std::string id = NewId();
+  Bundle& bundle = NewBundle(id);
+  StartLongRunning(id, bundle);
+  int pid = State(id)["pid"];
+  Command stranger = Command::Start({BusyboxPath(), "sleep", "1000"});
+  ASSERT_TRUE(stranger.running());
+  for (const std::string& procs : CgroupProcsFilesOf(pid))
+    ASSERT_TRUE(WriteFile(procs, std::to_string(stranger.pid()))) << procs;
+
+  CommandResult forced = Rt({"delete", "--force", id});
+  EXPECT_TRUE(forced.ok()) << forced.Describe();
+  EXPECT_TRUE(State(id).is_null());
+  std::this_thread::sleep_for(200ms);
+  EXPECT_EQ(::kill(stranger.pid(), 0), 0);
+  EXPECT_FALSE(
+      Contains(ReadFile("/proc/" + std::to_string(stranger.pid()) + "/status"), "State:\tZ"))
+      << "the process that is not the container's was killed";
+  if (kind() == RuntimeKind::kHull) {
+    // Its cgroup cannot go while the process is in it: a warning says so.
+    EXPECT_TRUE(Contains(forced.err, "rmdir")) << forced.Describe();
+  }
+  stranger.Signal(SIGKILL);
+  stranger.Wait(10s);
+  RemoveCgroupTrees(id);
+}
+
+// Without a pid namespace of its own, what the container started outlives its init: delete
+// kills every process of its cgroup.
+TEST_F(LifecycleTest, DeleteKillsEveryProcessWithoutAPidNamespace) {
+  std::string id = NewId();
+  Bundle& bundle = NewBundle(id);
+  bundle.RemoveNamespace("pid").Shell("sleep 1000 & echo $! > /tmp/child; exec sleep 1000");
+  StartLongRunning(id, bundle);
+  int pid = State(id)["pid"];
+  std::string child_file = bundle.rootfs() + "/tmp/child";
+  auto deadline = std::chrono::steady_clock::now() + 10s;
+  while (Trim(ReadFile(child_file)).empty() && std::chrono::steady_clock::now() < deadline)
+    std::this_thread::sleep_for(20ms);
+  int child = std::stoi("0" + Trim(ReadFile(child_file)));
+  ASSERT_GT(child, 0);
+  ASSERT_EQ(::kill(child, 0), 0);
+
+  CommandResult forced = Rt({"delete", "--force", id});
+  EXPECT_TRUE(forced.ok()) << forced.Describe();
+  EXPECT_TRUE(State(id).is_null());
+  for (int gone : {pid, child}) {
+    deadline = std::chrono::steady_clock::now() + 5s;
+    while (::kill(gone, 0) == 0 && std::chrono::steady_clock::now() < deadline &&
+           !Contains(ReadFile("/proc/" + std::to_string(gone) + "/status"), "State:\tZ"))
+      std::this_thread::sleep_for(10ms);
+    EXPECT_TRUE(::kill(gone, 0) != 0 ||
+                Contains(ReadFile("/proc/" + std::to_string(gone) + "/status"), "State:\tZ"))
+        << "pid " << gone << " survived the delete";
+  }
+}
+
 // The container's init is pid 1 of its namespace: the kernel delivers only signals it handles, so
 // the process traps TERM (SIGKILL is always delivered from the parent namespace).
 constexpr char kExitOnTerm[] = "trap 'exit 0' TERM; while :; do sleep 0.05; done";
