@@ -17,6 +17,7 @@
 #include "linux/process.h"
 #include "linux/syscalls.h"
 #include "oci/spec_json.h"
+#include "oci/validate.h"
 
 namespace hull::container {
 namespace {
@@ -180,8 +181,13 @@ Result<void> Kill(const StateStore& store, const std::string& id, int signal, bo
 }
 
 Result<void> Delete(const StateStore& store, const std::string& id, bool force) {
-  if (!linux::Exists(store.Dir(id)))
+  TRY(oci::ValidateContainerId(id));
+  if (!linux::Exists(store.Dir(id))) {
+    // Clients clean up with `delete --force` whether or not the container got made: as with
+    // runc, there is nothing to do and that is success.
+    if (force) return {};
     return Fail(ENOENT, "container " + Quote(id) + " does not exist");
+  }
   ContainerLock lock = TRY(ContainerLock::Acquire(store, id));
   auto loaded = store.Load(id);
   if (!loaded) {
