@@ -59,8 +59,20 @@ void RunPoststart(const oci::Spec& spec, const ContainerRecord& record) {
 
 }  // namespace
 
+namespace {
+
+// --pid-file relative to where the runtime was called, as in runc: Launch works from the bundle.
+Result<CreateOptions> WithAbsolutePidFile(const CreateOptions& options) {
+  CreateOptions absolute = options;
+  absolute.pid_file = TRY_CTX(linux::AbsoluteFromCwd(options.pid_file), "--pid-file");
+  return absolute;
+}
+
+}  // namespace
+
 Result<void> Create(const StateStore& store, const CreateOptions& options) {
-  TRY(Launch(store, options, LaunchMode::kCreate));
+  CreateOptions absolute = TRY(WithAbsolutePidFile(options));
+  TRY(Launch(store, absolute, LaunchMode::kCreate));
   return {};
 }
 
@@ -95,7 +107,7 @@ Result<void> Start(const StateStore& store, const std::string& id) {
 Result<int> Run(const StateStore& store, const CreateOptions& requested, bool detach,
                 bool keep) {
   // In the foreground without --console-socket the runtime is the terminal (if there is one).
-  CreateOptions options = requested;
+  CreateOptions options = TRY(WithAbsolutePidFile(requested));
   std::optional<ConsoleChannel> console;
   if (!detach && options.console_socket.empty()) {
     console = TRY(MakeConsoleChannel());

@@ -553,6 +553,29 @@ TEST_F(LifecycleTest, PidFileHoldsInitPid) {
   EXPECT_EQ(Trim(ReadFile(pid_file)), std::to_string(State(id)["pid"].get<int>()));
 }
 
+// A relative --pid-file is relative to where the runtime was called (runc makes it absolute
+// first), not to the bundle the runtime works from.
+TEST_F(LifecycleTest, RelativePidFileIsRelativeToTheCallersDirectory) {
+  std::string caller_dir = work() + "/caller";
+  ASSERT_TRUE(MakeDirs(caller_dir));
+  for (std::string command : {"create", "run"}) {
+    SCOPED_TRACE(command);
+    std::string id = NewId();
+    Bundle& bundle = NewBundle(id);
+    bundle.Args({"sleep", "1000"});
+    ASSERT_TRUE(bundle.Write());
+    std::vector<std::string> args = {command, "--bundle", bundle.path(), "--pid-file",
+                                     command + ".pid"};
+    if (command == "run") args.push_back("--detach");
+    args.push_back(id);
+    CommandResult result = Rt(args, {.cwd = caller_dir});
+    ASSERT_TRUE(result.ok()) << result.Describe();
+    EXPECT_EQ(Trim(ReadFile(caller_dir + "/" + command + ".pid")),
+              std::to_string(State(id)["pid"].get<int>()));
+    EXPECT_FALSE(FileExists(bundle.path() + "/" + command + ".pid"));
+  }
+}
+
 TEST_F(LifecycleTest, PreserveFdsPassesDescriptors) {
   std::string id = NewId();
   Bundle& bundle = NewBundle(id);
