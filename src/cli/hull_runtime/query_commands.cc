@@ -9,6 +9,7 @@
 #include <thread>
 
 #include "base/strings.h"
+#include "base/time.h"
 #include "base/version.h"
 #include "cli/hull_runtime/commands.h"
 #include "container/container.h"
@@ -150,21 +151,14 @@ void AddQueryCommands(CLI::App& app, Registry& registry) {
   static std::string interval = "5s";
   auto* e = app.add_subcommand("events", "print resource statistics of a container as JSON");
   e->add_flag("--stats", stats, "print statistics once and exit");
-  e->add_option("--interval", interval, "time between statistics (e.g. 5s, 500ms)")
+  e->add_option("--interval", interval,
+                "time between statistics (Go duration: 5s, 1.5s, 500ms, 1m)")
       ->capture_default_str();
   e->add_option("id", events_id, "container id")->required();
   registry.Add(e, [](const Globals&, const container::StateStore& store) -> Result<int> {
-    std::string_view text = interval;
-    int64_t scale = 1000;
-    if (text.size() > 2 && text.substr(text.size() - 2) == "ms") {
-      scale = 1;
-      text.remove_suffix(2);
-    } else if (!text.empty() && text.back() == 's') {
-      text.remove_suffix(1);
-    }
-    auto value = ParseInt(text);
-    if (!value || *value <= 0)
-      return Fail(EINVAL, "--interval: invalid duration " + Quote(interval));
+    auto period = TRY_CTX(ParseGoDuration(interval), "--interval");
+    if (period.count() <= 0)
+      return Fail("--interval: must be greater than 0, got " + Quote(interval));
     while (true) {
       auto event = container::StatsEvent(store, events_id);
       if (!event) {
@@ -174,7 +168,7 @@ void AddQueryCommands(CLI::App& app, Registry& registry) {
       std::puts(event->c_str());
       std::fflush(stdout);
       if (stats) return 0;
-      std::this_thread::sleep_for(std::chrono::milliseconds(*value * scale));
+      std::this_thread::sleep_for(period);
     }
   });
 
