@@ -99,6 +99,11 @@ void AddQueryCommands(CLI::App& app, Registry& registry) {
       return 0;
     }
     if (list_format == "json") {
+      // runc prints its nil slice: `null`, not `[]`, when there is no container.
+      if (entries.empty()) {
+        std::puts("null");
+        return 0;
+      }
       nlohmann::json out = nlohmann::json::array();
       for (const auto& e : entries) {
         bool stopped = e.status == container::Status::kStopped;
