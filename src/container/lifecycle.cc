@@ -7,6 +7,10 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
+#include <chrono>
+#include <climits>
+
 #include "base/log.h"
 #include "base/version.h"
 #include "container/container.h"
@@ -272,6 +276,41 @@ Result<std::string> StatsEvent(const StateStore& store, const std::string& id) {
     return Fail(EINVAL, "container " + Quote(id) + " is stopped");
   Cgroup cgroup = TRY(OpenContainerCgroup(record));
   return FormatStatsEvent(id, TRY(cgroup.Stats()));
+}
+
+Result<void> StreamEvents(const StateStore& store, const std::string& id,
+                          std::chrono::nanoseconds interval,
+                          const std::function<void(const std::string&)>& emit) {
+  ContainerRecord record = TRY(store.Load(id));
+  if (StatusOf(store, record) == Status::kStopped)
+    return Fail(EINVAL, "container " + Quote(id) + " is not running");
+  Cgroup cgroup = TRY(OpenContainerCgroup(record));
+  // Before the first stats event, so that an out-of-memory after it is never missed.
+  std::optional<OomWatch> oom;
+  if (auto watch = cgroup.WatchOom()) {
+    oom = std::move(*watch);
+  } else {
+    log::Warning("events: no out-of-memory events: " + watch.error().ToString());
+  }
+  using Clock = std::chrono::steady_clock;
+  while (true) {
+    // The stream ends when the container does.
+    if (StatusOf(store, record) == Status::kStopped) return {};
+    auto stats = cgroup.Stats();
+    if (!stats) {
+      if (StatusOf(store, record) == Status::kStopped) return {};
+      return tl::unexpected(std::move(stats.error()));
+    }
+    emit(FormatStatsEvent(id, *stats));
+    const auto next = Clock::now() + interval;
+    for (auto now = Clock::now(); now < next; now = Clock::now()) {
+      auto wait = std::chrono::ceil<std::chrono::milliseconds>(next - now);
+      pollfd fds[1] = {{oom ? oom->fd() : -1, POLLIN, 0}};
+      int n = ::poll(fds, 1, static_cast<int>(std::min<int64_t>(wait.count(), INT32_MAX)));
+      if (n < 0 && errno != EINTR) return FailErrno("events: poll");
+      if (n > 0 && (fds[0].revents & POLLIN) && TRY(oom->Consume())) emit(FormatOomEvent(id));
+    }
+  }
 }
 
 }  // namespace hull::container

@@ -154,8 +154,9 @@ void AddQueryCommands(CLI::App& app, Registry& registry) {
   static std::string events_id;
   static bool stats = false;
   static std::string interval = "5s";
-  auto* e = app.add_subcommand("events", "print resource statistics of a container as JSON");
-  e->add_flag("--stats", stats, "print statistics once and exit");
+  auto* e = app.add_subcommand(
+      "events", "print resource statistics and out-of-memory events of a container as JSON");
+  e->add_flag("--stats", stats, "print statistics once and exit (no oom events)");
   e->add_option("--interval", interval,
                 "time between statistics (Go duration: 5s, 1.5s, 500ms, 1m)")
       ->capture_default_str();
@@ -164,17 +165,15 @@ void AddQueryCommands(CLI::App& app, Registry& registry) {
     auto period = TRY_CTX(ParseGoDuration(interval), "--interval");
     if (period.count() <= 0)
       return Fail("--interval: must be greater than 0, got " + Quote(interval));
-    while (true) {
-      auto event = container::StatsEvent(store, events_id);
-      if (!event) {
-        if (stats) return tl::unexpected(std::move(event.error()));
-        return 0;  // the container went away: the stream ends
-      }
-      std::puts(event->c_str());
-      std::fflush(stdout);
-      if (stats) return 0;
-      std::this_thread::sleep_for(period);
+    if (stats) {
+      std::puts(TRY(container::StatsEvent(store, events_id)).c_str());
+      return 0;
     }
+    TRY(container::StreamEvents(store, events_id, period, [](const std::string& event) {
+      std::puts(event.c_str());
+      std::fflush(stdout);
+    }));
+    return 0;
   });
 
   auto* f = app.add_subcommand("features", "print what this runtime supports as JSON");

@@ -548,6 +548,81 @@ TEST_F(LifecycleTest, EventsStatsPrintsOneJson) {
   EXPECT_TRUE(event["data"].contains("pids")) << events.out;
 }
 
+// Without --stats, `events` streams stats events every --interval (a Go duration) until the
+// container stops, and an {"type":"oom","id":ID} event, as runc's, when a process of the
+// container runs out of memory under its limit.
+TEST_F(LifecycleTest, EventsReportOutOfMemory) {
+  if (kind() == RuntimeKind::kCrun) GTEST_SKIP() << "crun 1.8 does not implement events";
+  std::string id = NewId();
+  Bundle& bundle = NewBundle(id);
+  std::string trigger = work() + "/trigger";
+  ASSERT_TRUE(MakeDirs(trigger));
+  bundle.BindMount(trigger, "/trigger");
+  const int64_t limit = 16 << 20;
+  json memory = {{"limit", limit}};
+  // With swap the allocation would go there first: memory+swap gets the same limit.
+  if (SplitLines(Trim(ReadFile("/proc/swaps"))).size() > 1) memory["swap"] = limit;
+  bundle.Resources({{"memory", memory}});
+  // A child shell collects 64 MiB in a variable; the kernel's OOM killer stops it at 16. It
+  // volunteers (oom_score_adj 1000, which its head and tr inherit), so that a second OOM before
+  // its memory is freed takes one of them, never the container's init.
+  bundle.Shell(
+      "while [ ! -e /trigger/go ]; do sleep 0.05; done; "
+      "sh -c 'echo 1000 > /proc/self/oom_score_adj; x=$(head -c 64m /dev/zero | tr \"\\0\" a)'; "
+      "echo $? > /trigger/status; sleep 1000");
+  StartLongRunning(id, bundle);
+
+  Command events = runtime().Start({"events", "--interval", "1.5s", id});
+  auto wait_for = [&](const std::string& text, std::chrono::seconds timeout) {
+    auto deadline = std::chrono::steady_clock::now() + timeout;
+    while (!Contains(events.CurrentOut(), text) && std::chrono::steady_clock::now() < deadline)
+      std::this_thread::sleep_for(20ms);
+    return Contains(events.CurrentOut(), text);
+  };
+  // The first stats event: the runtime is watching.
+  ASSERT_TRUE(wait_for("\"type\":\"stats\"", 20s)) << events.CurrentErr();
+  ASSERT_TRUE(WriteFile(trigger + "/go", ""));
+  EXPECT_TRUE(wait_for("\"type\":\"oom\"", 30s))
+      << "no oom event; the allocation ended with " << ReadFile(trigger + "/status") << "\n"
+      << events.CurrentOut() << events.CurrentErr();
+  auto deadline = std::chrono::steady_clock::now() + 10s;
+  while (Trim(ReadFile(trigger + "/status")).empty() && std::chrono::steady_clock::now() < deadline)
+    std::this_thread::sleep_for(20ms);
+  EXPECT_EQ(Trim(ReadFile(trigger + "/status")), "137") << "the allocating shell was not killed";
+
+  ASSERT_TRUE(Rt({"delete", "--force", id}).ok());
+  CommandResult ended = events.Wait(30s);
+  EXPECT_EQ(ended.exit_code, 0) << "the stream ends with the container\n" << ended.Describe();
+  int oom_events = 0, stats_events = 0;
+  for (const auto& line : SplitLines(ended.out)) {
+    json event = json::parse(line, nullptr, false);
+    ASSERT_TRUE(event.is_object()) << line;
+    EXPECT_EQ(event["id"], id) << line;
+    if (event["type"] == "oom") {
+      ++oom_events;
+      EXPECT_FALSE(event.contains("data")) << line;
+    } else {
+      EXPECT_EQ(event["type"], "stats") << line;
+      ++stats_events;
+    }
+  }
+  EXPECT_GE(oom_events, 1);
+  EXPECT_GE(stats_events, 1);
+}
+
+TEST_F(LifecycleTest, EventsRefuseABadInterval) {
+  if (kind() == RuntimeKind::kCrun) GTEST_SKIP() << "crun 1.8 does not implement events";
+  std::string id = NewId();
+  Bundle& bundle = NewBundle(id);
+  StartLongRunning(id, bundle);
+  for (std::string bad : {"abc", "5", "3d"}) {
+    CommandResult events = Rt({"events", "--interval", bad, id}, {.timeout = 10s});
+    EXPECT_NE(events.exit_code, 0) << events.Describe();
+    EXPECT_FALSE(events.timed_out) << events.Describe();
+    EXPECT_TRUE(Contains(events.err, "interval")) << events.Describe();
+  }
+}
+
 TEST_F(LifecycleTest, PidFileHoldsInitPid) {
   std::string id = NewId();
   Bundle& bundle = NewBundle(id);
