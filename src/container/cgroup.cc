@@ -228,6 +228,18 @@ Result<Cgroup> Cgroup::Create(const CgroupLayout& layout, const std::string& cgr
   cgroup.path_ = TRY(NormaliseCgroupPath(cgroups_path, id));
   cgroup.dirs_ = BuildDirs(layout, cgroup.path_);
   const std::string context = "create cgroup " + Quote(cgroup.path_);
+  // A cgroup that already has processes belongs to something else (another container): sharing
+  // it would apply our limits to it and let our delete remove it (runc 1.2 refuses too).
+  // An existing empty one, prepared by a manager, is fine.
+  for (const CgroupMountPoint& dir : cgroup.dirs_) {
+    std::vector<pid_t> pids;
+    CollectPids(dir.host_path, &pids);
+    if (!pids.empty())
+      return Fail(EBUSY, "linux.cgroupsPath: cgroup " + Quote(cgroup.path_) + " already has " +
+                             std::to_string(pids.size()) + " process(es) (e.g. pid " +
+                             std::to_string(pids.front()) + " in " + Quote(dir.host_path) +
+                             "): it belongs to another container; give each container its own");
+  }
 
   // Every directory this call made, in creation order; removed again on any failure.
   std::vector<std::string> created;

@@ -17,6 +17,7 @@
 #include <vector>
 
 #include "base/error.h"
+#include "linux/unique_fd.h"
 #include "oci/runtime_spec.h"
 
 namespace hull::container {
@@ -61,13 +62,35 @@ struct CgroupStats {
   std::map<std::string, uint64_t> hugetlb_usage;  // page size ("2MB") -> bytes
 };
 
+// Notifications that a container's cgroup ran out of memory (runc's "oom" events). On cgroup
+// v1 an eventfd registered for memory.oom_control through cgroup.event_control; on v2 an
+// inotify watch on memory.events, whose oom and oom_kill counters are compared with the last
+// ones seen. Move-only; owns its descriptors.
+class OomWatch {
+ public:
+  // Poll it for POLLIN.
+  int fd() const { return notify_fd_.get(); }
+  // After POLLIN: whether the cgroup hit an out-of-memory condition since the last call (false
+  // for a wake-up that was not one, such as the v1 cgroup being removed).
+  [[nodiscard]] Result<bool> Consume();
+
+ private:
+  friend class Cgroup;
+  bool v2_ = false;
+  std::string dir_;                 // the container's memory cgroup directory
+  linux::UniqueFd notify_fd_;       // eventfd (v1) or inotify (v2)
+  linux::UniqueFd oom_control_fd_;  // v1: memory.oom_control, kept open while registered
+  uint64_t oom_count_ = 0;          // v2: oom + oom_kill as last read
+};
+
 class Cgroup {
  public:
   // Creates the container's cgroup in every hierarchy and applies `resources` (may be null).
   // `cgroups_path` is linux.cgroupsPath: absolute paths are taken from each hierarchy's root,
   // relative ones from the root too (as runc does); empty means "/hull/<id>". With
   // `systemd`, the "slice:prefix:name" form is expected and a clear error is returned when the
-  // host has no systemd. On failure nothing is left behind.
+  // host has no systemd. A cgroup that exists already is taken over only while it holds no
+  // process (EBUSY naming linux.cgroupsPath otherwise). On failure nothing is left behind.
   [[nodiscard]] static Result<Cgroup> Create(const CgroupLayout& layout,
                                             const std::string& cgroups_path,
                                             const std::string& id,
@@ -87,6 +110,8 @@ class Cgroup {
   // All pids in the cgroup (host pid namespace), from the pids/freezer/unified hierarchy.
   [[nodiscard]] Result<std::vector<pid_t>> Pids() const;
   [[nodiscard]] Result<CgroupStats> Stats() const;
+  // Starts watching for out-of-memory events (ENOTSUP where the memory controller is missing).
+  [[nodiscard]] Result<OomWatch> WatchOom() const;
   // Removes the directories (children first). A missing directory is not an error; a
   // populated one is retried briefly, then reported.
   [[nodiscard]] Result<void> Destroy() const;
@@ -102,5 +127,7 @@ class Cgroup {
 
 // runc's `events` JSON for a stats event: {"type":"stats","id":ID,"data":{...}}.
 std::string FormatStatsEvent(const std::string& id, const CgroupStats& stats);
+// runc's `events` JSON for an out-of-memory event: {"type":"oom","id":ID}.
+std::string FormatOomEvent(const std::string& id);
 
 }  // namespace hull::container

@@ -1,4 +1,4 @@
-// runc's `events --stats` JSON for a CgroupStats.
+// runc's `events` JSON: stats events for a CgroupStats, and out-of-memory events.
 #include <nlohmann/json.hpp>
 
 #include "container/cgroup.h"
@@ -52,6 +52,11 @@ std::string FormatStatsEvent(const std::string& id, const CgroupStats& stats) {
   };
   nlohmann::json event = {{"type", "stats"}, {"id", id}, {"data", data}};
   return event.dump();
+}
+
+std::string FormatOomEvent(const std::string& id) {
+  // Field order as runc's encoder writes it.
+  return "{\"type\":\"oom\",\"id\":" + nlohmann::json(id).dump() + "}";
 }
 
 }  // namespace hull::container

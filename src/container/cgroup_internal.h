@@ -8,6 +8,7 @@
 //   cgroup_v2.cc      v2 control files (pure v2 hosts, and the unified part of hybrid hosts)
 //   cgroup_devices.cc linux.resources.devices: v1 files or a v2 eBPF program (device_filter.h)
 //   cgroup_stats.cc   reading statistics; cgroup_events.cc formats them as runc's JSON
+//   cgroup_oom.cc     out-of-memory notifications (v1 eventfd, v2 memory.events) for `events`
 #pragma once
 
 #include <cstdint>

@@ -4,6 +4,8 @@
 
 #include <sys/types.h>
 
+#include <chrono>
+#include <functional>
 #include <optional>
 #include <string>
 #include <vector>
@@ -59,6 +61,12 @@ struct ListEntry {
                                   const oci::Resources& resources);
 // One runc "stats" event as JSON.
 [[nodiscard]] Result<std::string> StatsEvent(const StateStore& store, const std::string& id);
+// `events` without --stats: calls `emit` with a runc "stats" event every `interval` (the first
+// at once) and an "oom" event whenever the container's cgroup runs out of memory, until the
+// container stops. Fails for a container that does not exist or is stopped.
+[[nodiscard]] Result<void> StreamEvents(const StateStore& store, const std::string& id,
+                                        std::chrono::nanoseconds interval,
+                                        const std::function<void(const std::string&)>& emit);
 
 struct ExecOptions {
   std::string id;

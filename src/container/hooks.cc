@@ -37,6 +37,35 @@ std::vector<PreparedHook> PrepareHooks(const std::vector<oci::Hook>& hooks,
 
 namespace {
 
+// What a hook's child reports when it cannot become the hook: the step and its errno. Sent over
+// a close-on-exec pipe, so a successful execve shows as EOF and a hook's own exit status is
+// never mistaken for a failure to start it.
+struct HookStartFailure {
+  enum Step : int { kJoinNamespaces = 1, kExec = 2 };
+  int step = 0;
+  int err = 0;
+};
+
+[[noreturn]] void ReportStartFailure(int fd, HookStartFailure::Step step) noexcept {
+  HookStartFailure failure{step, errno};
+  (void)linux::WriteAllRaw(fd, &failure, sizeof failure);
+  ::_exit(127);
+}
+
+// Reads the child's start report: 1 and `failure` filled if it could not exec, 0 once it has
+// (EOF), -1 with errno on a read error.
+int ReadStartFailure(int fd, HookStartFailure* failure) noexcept {
+  size_t got = 0;
+  while (got < sizeof *failure) {
+    ssize_t n = ::read(fd, reinterpret_cast<char*>(failure) + got, sizeof *failure - got);
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0) return -1;
+    if (n == 0) break;
+    got += static_cast<size_t>(n);
+  }
+  return got == sizeof *failure ? 1 : 0;
+}
+
 int RunOne(const PreparedHook& hook, std::string_view state, const int* ns_fds, size_t ns_count,
            ChildReport* report) noexcept {
   // A socket, not a pipe: send() with MSG_NOSIGNAL tolerates a hook that never reads its stdin
@@ -46,22 +75,49 @@ int RunOne(const PreparedHook& hook, std::string_view state, const int* ns_fds, 
     ReportSet(report, errno, hook.field.c_str(), ": socketpair");
     return -1;
   }
-  pid_t pid = ::fork();
-  if (pid < 0) {
+  int start_pipe[2];
+  if (::pipe2(start_pipe, O_CLOEXEC) != 0) {
     int e = errno;
     ::close(in_pipe[0]);
     ::close(in_pipe[1]);
+    ReportSet(report, e, hook.field.c_str(), ": pipe");
+    return -1;
+  }
+  pid_t pid = ::fork();
+  if (pid < 0) {
+    int e = errno;
+    for (int fd : {in_pipe[0], in_pipe[1], start_pipe[0], start_pipe[1]}) ::close(fd);
     ReportSet(report, e, hook.field.c_str(), ": fork");
     return -1;
   }
   if (pid == 0) {
+    ::close(start_pipe[0]);
     for (size_t i = 0; i < ns_count; ++i)
-      if (::setns(ns_fds[i], 0) != 0) ::_exit(126);
+      if (::setns(ns_fds[i], 0) != 0)
+        ReportStartFailure(start_pipe[1], HookStartFailure::kJoinNamespaces);
     ::dup2(in_pipe[0], STDIN_FILENO);
     ::execve(hook.path.c_str(), hook.argv.data(), hook.envp.data());
-    ::_exit(127);
+    ReportStartFailure(start_pipe[1], HookStartFailure::kExec);
   }
   ::close(in_pipe[0]);
+  ::close(start_pipe[1]);
+  HookStartFailure failure;
+  int started = ReadStartFailure(start_pipe[0], &failure);
+  int read_errno = errno;
+  ::close(start_pipe[0]);
+  if (started != 0) {
+    ::close(in_pipe[1]);
+    while (::waitpid(pid, nullptr, 0) < 0 && errno == EINTR) {
+    }
+    if (started < 0) {
+      ReportSet(report, read_errno, hook.field.c_str(), ": read its start report");
+    } else if (failure.step == HookStartFailure::kJoinNamespaces) {
+      ReportSet(report, failure.err, hook.field.c_str(), ": join the container's namespaces");
+    } else {
+      ReportSet(report, failure.err, hook.field.c_str());  // `"/x": No such file or directory`
+    }
+    return -1;
+  }
   ::shutdown(in_pipe[1], SHUT_RD);
   size_t off = 0;
   while (off < state.size()) {
@@ -86,9 +142,10 @@ int RunOne(const PreparedHook& hook, std::string_view state, const int* ns_fds, 
         ::kill(pid, SIGKILL);
         while (::waitpid(pid, &status, 0) < 0 && errno == EINTR) {
         }
-        char secs[24];
-        linux::FormatDecimal(hook.timeout_seconds, secs, sizeof secs);
-        ReportSet(report, ETIMEDOUT, hook.field.c_str(), ": timed out after ", secs);
+        char digits[24], seconds[32];
+        linux::FormatDecimal(hook.timeout_seconds, digits, sizeof digits);
+        linux::Concat(seconds, sizeof seconds, digits, " s");
+        ReportSet(report, 0, hook.field.c_str(), ": timed out after ", seconds);
         return -1;
       }
     }
@@ -102,12 +159,7 @@ int RunOne(const PreparedHook& hook, std::string_view state, const int* ns_fds, 
   if (WIFEXITED(status) && WEXITSTATUS(status) == 0) return 0;
   char number[24];
   if (WIFEXITED(status)) {
-    int code = WEXITSTATUS(status);
-    if (code == 127) {
-      ReportSet(report, 0, hook.field.c_str(), ": could not be executed (exit status 127)");
-      return -1;
-    }
-    linux::FormatDecimal(code, number, sizeof number);
+    linux::FormatDecimal(WEXITSTATUS(status), number, sizeof number);
     ReportSet(report, 0, hook.field.c_str(), ": exited with status ", number);
   } else {
     linux::FormatDecimal(WTERMSIG(status), number, sizeof number);

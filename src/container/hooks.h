@@ -31,8 +31,9 @@ std::vector<PreparedHook> PrepareHooks(const std::vector<oci::Hook>& hooks,
                                        std::string_view phase);
 
 // Runs hooks in order, stopping at the first failure (non-zero exit, signal, timeout, exec
-// failure). Each hook process first setns()'s into `namespace_fds` (count may be 0), which
-// remain owned by the caller. Async-signal-safe; returns 0 or -1 with `report` filled.
+// failure: reported with execve's errno, `hooks.prestart[0] "/x": No such file or directory`). Each
+// hook process first setns()'s into `namespace_fds` (count may be 0), which remain owned by the
+// caller. Async-signal-safe; returns 0 or -1 with `report` filled.
 int RunPreparedHooks(const std::vector<PreparedHook>& hooks, std::string_view state_json,
                      const int* namespace_fds, size_t namespace_count,
                      ChildReport* report) noexcept;

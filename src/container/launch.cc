@@ -254,7 +254,8 @@ Result<Launched> Launch(const StateStore& store, const CreateOptions& options, L
   record.owner = ::getuid() == 0 ? "root" : std::to_string(::getuid());
   record.cgroups_path = cgroup->path();
   record.systemd_cgroup = options.systemd_cgroup;
-  record.has_pid_namespace = ns.new_pid() || ns.joins_flag(CLONE_NEWPID);
+  // Only a new one dies with the init; a joined one outlives it (runc's distinction).
+  record.has_pid_namespace = ns.new_pid();
   record.no_new_keyring = options.no_new_keyring;
   record.annotations = spec.annotations;
 
@@ -451,10 +452,15 @@ Result<void> Destroy(const StateStore& store, const ContainerRecord& record,
   auto cgroup = OpenContainerCgroup(record);
   if (cgroup) {
     // Without a pid namespace of its own, the container's other processes outlive its init.
-    if (auto pids = cgroup->Pids()) {
-      for (pid_t p : *pids) ::kill(p, SIGKILL);
+    // With one, they died with it: whatever else is in the cgroup is not the container's and
+    // is left alone (as runc does), and so is the cgroup then.
+    if (!record.has_pid_namespace) {
+      if (auto pids = cgroup->Pids()) {
+        for (pid_t p : *pids) ::kill(p, SIGKILL);
+      }
     }
-    TRY(cgroup->Destroy());
+    if (auto removed = cgroup->Destroy(); !removed)
+      log::Warning(std::move(removed.error()).Wrap("delete " + Quote(record.id)).ToString());
   }
   if (spec && spec->hooks && !spec->hooks->poststop.empty()) {
     if (auto r = RunHooks(spec->hooks->poststop, "poststop", HookState(record, "stopped", false));

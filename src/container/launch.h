@@ -75,8 +75,10 @@ template <typename ChildMain>
 // The spec state JSON of a container for hooks' stdin and `state`.
 std::string HookState(const ContainerRecord& record, const char* status, bool pretty);
 
-// Tears down what a container leaves on the host: kills what is left in its cgroup, removes
-// the cgroup, runs poststop hooks (failures are warnings), removes the state directory.
+// Tears down what a container leaves on the host: kills what is left in its cgroup when the
+// container has no pid namespace of its own, removes the cgroup (a failure, e.g. a process that
+// is not the container's still in it, is a warning, as in runc), runs poststop hooks (failures
+// are warnings), removes the state directory.
 [[nodiscard]] Result<void> Destroy(const StateStore& store, const ContainerRecord& record,
                                    const oci::Spec* spec);
 

@@ -7,6 +7,10 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
+#include <chrono>
+#include <climits>
+
 #include "base/log.h"
 #include "base/version.h"
 #include "container/container.h"
@@ -17,6 +21,7 @@
 #include "linux/process.h"
 #include "linux/syscalls.h"
 #include "oci/spec_json.h"
+#include "oci/validate.h"
 
 namespace hull::container {
 namespace {
@@ -58,8 +63,20 @@ void RunPoststart(const oci::Spec& spec, const ContainerRecord& record) {
 
 }  // namespace
 
+namespace {
+
+// --pid-file relative to where the runtime was called, as in runc: Launch works from the bundle.
+Result<CreateOptions> WithAbsolutePidFile(const CreateOptions& options) {
+  CreateOptions absolute = options;
+  absolute.pid_file = TRY_CTX(linux::AbsoluteFromCwd(options.pid_file), "--pid-file");
+  return absolute;
+}
+
+}  // namespace
+
 Result<void> Create(const StateStore& store, const CreateOptions& options) {
-  TRY(Launch(store, options, LaunchMode::kCreate));
+  CreateOptions absolute = TRY(WithAbsolutePidFile(options));
+  TRY(Launch(store, absolute, LaunchMode::kCreate));
   return {};
 }
 
@@ -94,7 +111,7 @@ Result<void> Start(const StateStore& store, const std::string& id) {
 Result<int> Run(const StateStore& store, const CreateOptions& requested, bool detach,
                 bool keep) {
   // In the foreground without --console-socket the runtime is the terminal (if there is one).
-  CreateOptions options = requested;
+  CreateOptions options = TRY(WithAbsolutePidFile(requested));
   std::optional<ConsoleChannel> console;
   if (!detach && options.console_socket.empty()) {
     console = TRY(MakeConsoleChannel());
@@ -180,8 +197,12 @@ Result<void> Kill(const StateStore& store, const std::string& id, int signal, bo
 }
 
 Result<void> Delete(const StateStore& store, const std::string& id, bool force) {
-  if (!linux::Exists(TRY(store.Dir(id))))
+  if (!linux::Exists(TRY(store.Dir(id)))) {
+    // Clients clean up with `delete --force` whether or not the container got made: as with
+    // runc, there is nothing to do and that is success.
+    if (force) return {};
     return Fail(ENOENT, "container " + Quote(id) + " does not exist");
+  }
   ContainerLock lock = TRY(ContainerLock::Acquire(store, id));
   auto loaded = store.Load(id);
   if (!loaded) {
@@ -254,6 +275,41 @@ Result<std::string> StatsEvent(const StateStore& store, const std::string& id) {
     return Fail(EINVAL, "container " + Quote(id) + " is stopped");
   Cgroup cgroup = TRY(OpenContainerCgroup(record));
   return FormatStatsEvent(id, TRY(cgroup.Stats()));
+}
+
+Result<void> StreamEvents(const StateStore& store, const std::string& id,
+                          std::chrono::nanoseconds interval,
+                          const std::function<void(const std::string&)>& emit) {
+  ContainerRecord record = TRY(store.Load(id));
+  if (StatusOf(store, record) == Status::kStopped)
+    return Fail(EINVAL, "container " + Quote(id) + " is not running");
+  Cgroup cgroup = TRY(OpenContainerCgroup(record));
+  // Before the first stats event, so that an out-of-memory after it is never missed.
+  std::optional<OomWatch> oom;
+  if (auto watch = cgroup.WatchOom()) {
+    oom = std::move(*watch);
+  } else {
+    log::Warning("events: no out-of-memory events: " + watch.error().ToString());
+  }
+  using Clock = std::chrono::steady_clock;
+  while (true) {
+    // The stream ends when the container does.
+    if (StatusOf(store, record) == Status::kStopped) return {};
+    auto stats = cgroup.Stats();
+    if (!stats) {
+      if (StatusOf(store, record) == Status::kStopped) return {};
+      return tl::unexpected(std::move(stats.error()));
+    }
+    emit(FormatStatsEvent(id, *stats));
+    const auto next = Clock::now() + interval;
+    for (auto now = Clock::now(); now < next; now = Clock::now()) {
+      auto wait = std::chrono::ceil<std::chrono::milliseconds>(next - now);
+      pollfd fds[1] = {{oom ? oom->fd() : -1, POLLIN, 0}};
+      int n = ::poll(fds, 1, static_cast<int>(std::min<int64_t>(wait.count(), INT32_MAX)));
+      if (n < 0 && errno != EINTR) return FailErrno("events: poll");
+      if (n > 0 && (fds[0].revents & POLLIN) && TRY(oom->Consume())) emit(FormatOomEvent(id));
+    }
+  }
 }
 
 }  // namespace hull::container

@@ -36,7 +36,7 @@ struct ContainerRecord {
   std::string owner;            // user name or uid
   std::string cgroups_path;
   bool systemd_cgroup = false;
-  bool has_pid_namespace = true;  // false: `kill --all`/delete must signal every cgroup pid
+  bool has_pid_namespace = true;  // a new one; false: delete must signal every cgroup pid
   bool no_new_keyring = false;    // created with --no-new-keyring: `exec` joins no keyring
   std::map<std::string, std::string> annotations;
 };

@@ -6,6 +6,7 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <climits>
 
 namespace hull::linux {
 
@@ -119,5 +120,13 @@ Result<void> RemoveAllAt(int parent, const std::string& name, const std::string&
 Result<void> RemoveAll(const std::string& path) { return RemoveAllAt(AT_FDCWD, path, path); }
 
 bool Exists(const std::string& path) { return ::access(path.c_str(), F_OK) == 0; }
+
+Result<std::string> AbsoluteFromCwd(const std::string& path) {
+  if (path.empty() || path[0] == '/') return path;
+  char cwd[PATH_MAX];
+  if (!::getcwd(cwd, sizeof cwd)) return FailErrno("getcwd");
+  std::string base = cwd;
+  return base == "/" ? "/" + path : base + "/" + path;
+}
 
 }  // namespace hull::linux

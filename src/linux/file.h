@@ -28,5 +28,8 @@ namespace hull::linux {
 // Removes a directory tree; a missing path is not an error.
 [[nodiscard]] Result<void> RemoveAll(const std::string& path);
 bool Exists(const std::string& path);
+// `path` made absolute against the current directory (no symlink is resolved and the file need
+// not exist); an absolute or empty path is returned as it is.
+[[nodiscard]] Result<std::string> AbsoluteFromCwd(const std::string& path);
 
 }  // namespace hull::linux

@@ -3,6 +3,7 @@
 #include <signal.h>
 
 #include <array>
+#include <string>
 #include <utility>
 
 #include "base/strings.h"
@@ -30,7 +31,11 @@ Result<int> ParseSignal(std::string_view text) {
     if (*n <= 0 || *n > SIGRTMAX) return bad();
     return static_cast<int>(*n);
   }
-  std::string_view name = text;
+  // Case does not matter (`kill ID term`): runc upper-cases the name too.
+  std::string upper(text);
+  for (char& c : upper)
+    if (c >= 'a' && c <= 'z') c = static_cast<char>(c - 'a' + 'A');
+  std::string_view name = upper;
   if (StartsWith(name, "SIG")) name.remove_prefix(3);
   for (const auto& [signal_name, number] : kSignals)
     if (name == signal_name) return number;

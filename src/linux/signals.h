@@ -1,4 +1,5 @@
-// Signal names as runc accepts them: "KILL", "SIGKILL", "9", "SIGRTMIN+3".
+// Signal names as runc accepts them: "KILL", "SIGKILL", "9", "SIGRTMIN+3", in any case
+// ("term", "sigKill").
 #pragma once
 
 #include <string_view>

@@ -9,6 +9,7 @@
 #include <thread>
 
 #include "base/strings.h"
+#include "base/time.h"
 #include "base/version.h"
 #include "cli/hull_runtime/commands.h"
 #include "container/container.h"
@@ -98,6 +99,11 @@ void AddQueryCommands(CLI::App& app, Registry& registry) {
       return 0;
     }
     if (list_format == "json") {
+      // runc prints its nil slice: `null`, not `[]`, when there is no container.
+      if (entries.empty()) {
+        std::puts("null");
+        return 0;
+      }
       nlohmann::json out = nlohmann::json::array();
       for (const auto& e : entries) {
         bool stopped = e.status == container::Status::kStopped;
@@ -148,34 +154,26 @@ void AddQueryCommands(CLI::App& app, Registry& registry) {
   static std::string events_id;
   static bool stats = false;
   static std::string interval = "5s";
-  auto* e = app.add_subcommand("events", "print resource statistics of a container as JSON");
-  e->add_flag("--stats", stats, "print statistics once and exit");
-  e->add_option("--interval", interval, "time between statistics (e.g. 5s, 500ms)")
+  auto* e = app.add_subcommand(
+      "events", "print resource statistics and out-of-memory events of a container as JSON");
+  e->add_flag("--stats", stats, "print statistics once and exit (no oom events)");
+  e->add_option("--interval", interval,
+                "time between statistics (Go duration: 5s, 1.5s, 500ms, 1m)")
       ->capture_default_str();
   e->add_option("id", events_id, "container id")->required();
   registry.Add(e, [](const Globals&, const container::StateStore& store) -> Result<int> {
-    std::string_view text = interval;
-    int64_t scale = 1000;
-    if (text.size() > 2 && text.substr(text.size() - 2) == "ms") {
-      scale = 1;
-      text.remove_suffix(2);
-    } else if (!text.empty() && text.back() == 's') {
-      text.remove_suffix(1);
+    auto period = TRY_CTX(ParseGoDuration(interval), "--interval");
+    if (period.count() <= 0)
+      return Fail("--interval: must be greater than 0, got " + Quote(interval));
+    if (stats) {
+      std::puts(TRY(container::StatsEvent(store, events_id)).c_str());
+      return 0;
     }
-    auto value = ParseInt(text);
-    if (!value || *value <= 0)
-      return Fail(EINVAL, "--interval: invalid duration " + Quote(interval));
-    while (true) {
-      auto event = container::StatsEvent(store, events_id);
-      if (!event) {
-        if (stats) return tl::unexpected(std::move(event.error()));
-        return 0;  // the container went away: the stream ends
-      }
-      std::puts(event->c_str());
+    TRY(container::StreamEvents(store, events_id, period, [](const std::string& event) {
+      std::puts(event.c_str());
       std::fflush(stdout);
-      if (stats) return 0;
-      std::this_thread::sleep_for(std::chrono::milliseconds(*value * scale));
-    }
+    }));
+    return 0;
   });
 
   auto* f = app.add_subcommand("features", "print what this runtime supports as JSON");

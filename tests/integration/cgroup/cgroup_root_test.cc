@@ -363,6 +363,34 @@ TEST_F(CgroupRootTest, FailedCreateLeavesNothingBehind) {
   }
 }
 
+// A cgroup with processes in it is another container's: taking it over would change its limits
+// and let our delete remove it. Refused (as runc 1.2 does), with its limits untouched; an
+// existing empty cgroup is taken.
+TEST_F(CgroupRootTest, CreateRefusesACgroupThatHasProcesses) {
+  oci::Resources first_resources;
+  first_resources.pids = oci::PidsResources{42};
+  auto first = Cgroup::Create(layout_, path_, "c1", &first_resources, false);
+  ASSERT_TRUE(first) << first.error().ToString();
+  auto empty_again = Cgroup::Create(layout_, path_, "c2", nullptr, false);
+  EXPECT_TRUE(empty_again) << "an existing empty cgroup: " << empty_again.error().ToString();
+  pid_t child = SpawnChild();
+  ASSERT_GT(child, 0);
+  ASSERT_TRUE(first->AddProcess(child));
+
+  oci::Resources second_resources;
+  second_resources.pids = oci::PidsResources{7};
+  auto second = Cgroup::Create(layout_, path_, "c2", &second_resources, false);
+  ASSERT_FALSE(second) << "a populated cgroup was taken over";
+  std::string message = second.error().ToString();
+  EXPECT_EQ(second.error().code(), EBUSY) << message;
+  EXPECT_EQ(message.rfind("linux.cgroupsPath: cgroup \"" + path_ + "\" already has 1 process", 0),
+            0u)
+      << message;
+  EXPECT_NE(message.find(std::to_string(child)), std::string::npos) << message;
+  EXPECT_EQ(Read(Dir("pids") + "/pids.max"), "42");
+  for (const std::string& mount : Mounts()) EXPECT_TRUE(IsDir(mount + path_)) << mount;
+}
+
 TEST_F(CgroupRootTest, DotDotOutOfTheRootIsRefused) {
   auto cgroup = Cgroup::Create(layout_, "/../../escape", "c1", nullptr, false);
   ASSERT_FALSE(cgroup);

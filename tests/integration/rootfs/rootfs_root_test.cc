@@ -11,11 +11,13 @@
 #include <sys/stat.h>
 #include <sys/statfs.h>
 #include <sys/statvfs.h>
+#include <sys/syscall.h>
 #include <sys/sysmacros.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
 #include <cerrno>
+#include <climits>
 #include <cstring>
 #include <filesystem>
 #include <fstream>
@@ -452,6 +454,76 @@ TEST_F(RootfsRootTest, NoPivotBindDevicesAndConsole) {
     std::ifstream console("/dev/console");
     std::string line;
     c.Expect(std::getline(console, line) && line == "console", "/dev/console is the pty");
+  });
+  EXPECT_EQ(failures, "");
+}
+
+// Where pivot_root is impossible, as on a host running from its initramfs (whose root mount has
+// no parent to pivot from), SetupRootfs falls back to moving the rootfs over "/" and chroot.
+// Made here without such a host: the runtime runs chrooted in a tmpfs (statfs says tmpfs, as on
+// an initramfs) whose parent mount is shared, which pivot_root refuses with EINVAL just as it
+// refuses an initramfs root. The runtime cannot make that parent private: it is outside its root.
+TEST_F(RootfsRootTest, PivotRootFallbackOnAnInitramfsLikeRoot) {
+  RootfsPlan plan = Plan();  // no --no-pivot: the fallback must find out by itself
+  std::string failures = RunInMountNamespace([&](Checks& c) {
+    const std::string parent = dir_ + "/parent", ramroot = parent + "/ramroot";
+    c.Expect(::mount(nullptr, "/", nullptr, MS_REC | MS_SLAVE, nullptr) == 0, "make / rslave");
+    c.Expect(::mkdir(parent.c_str(), 0755) == 0 &&
+                 ::mount("tmpfs", parent.c_str(), "tmpfs", 0, "size=1m") == 0 &&
+                 ::mount(nullptr, parent.c_str(), nullptr, MS_SHARED, nullptr) == 0,
+             "a shared tmpfs as the parent mount");
+    c.Expect(::mkdir(ramroot.c_str(), 0755) == 0 &&
+                 ::mount("tmpfs", ramroot.c_str(), "tmpfs", 0, "size=1m") == 0,
+             "a tmpfs root under it");
+    // What the runtime needs of its root: /proc and /dev, and the test directory (bundle) at
+    // the same path, without the parent mount again.
+    std::error_code ec;
+    for (const std::string& dir : {std::string("/proc"), std::string("/dev"), dir_})
+      c.Expect(fs::create_directories(ramroot + dir, ec), "mkdir " + ramroot + dir);
+    c.Expect(::mount("/proc", (ramroot + "/proc").c_str(), nullptr, MS_BIND | MS_REC, nullptr) == 0,
+             "bind /proc");
+    c.Expect(::mount("/dev", (ramroot + "/dev").c_str(), nullptr, MS_BIND | MS_REC, nullptr) == 0,
+             "bind /dev");
+    c.Expect(::mount(dir_.c_str(), (ramroot + dir_).c_str(), nullptr, MS_BIND, nullptr) == 0,
+             "bind the test directory");
+    c.Expect(::chroot(ramroot.c_str()) == 0 && ::chdir("/") == 0, "chroot into the tmpfs root");
+    if (!c.failures().empty()) return;
+
+    // The premise, checked in a throwaway mount namespace: pivot_root fails with EINVAL here.
+    pid_t probe = ::fork();
+    if (probe == 0) {
+      if (::unshare(CLONE_NEWNS) != 0 ||
+          ::mount(nullptr, "/", nullptr, MS_REC | MS_SLAVE, nullptr) != 0 ||
+          ::mount(rootfs_.c_str(), rootfs_.c_str(), nullptr, MS_BIND | MS_REC, nullptr) != 0 ||
+          ::chdir(rootfs_.c_str()) != 0)
+        ::_exit(3);
+      if (::syscall(SYS_pivot_root, ".", ".") == 0) ::_exit(2);
+      ::_exit(errno == EINVAL ? 0 : 1);
+    }
+    int status = -1;
+    ::waitpid(probe, &status, 0);
+    c.Expect(WIFEXITED(status) && WEXITSTATUS(status) == 0,
+             "pivot_root is impossible here (probe exit " +
+                 std::to_string(WIFEXITED(status) ? WEXITSTATUS(status) : -1) + ")");
+
+    ChildReport report;
+    if (SetupRootfs(plan, &report) != 0) {
+      errno = report.err;
+      c.Expect(false, std::string("SetupRootfs: ") + report.what);
+      return;
+    }
+    char cwd[PATH_MAX] = {};
+    c.Expect(::getcwd(cwd, sizeof cwd) && std::string(cwd) == "/", "cwd is the new /");
+    c.Expect(::access("/bin/busybox", X_OK) == 0, "/bin/busybox in the new root");
+    c.Expect(::access(dir_.c_str(), F_OK) != 0, "the old root's test directory is not visible");
+    struct statfs root_fs;
+    c.Expect(::statfs("/", &root_fs) == 0 && root_fs.f_type != TMPFS_MAGIC,
+             "/ is the rootfs, not the tmpfs it replaced");
+    std::ifstream hosts("/etc/hosts");
+    std::string line;
+    c.Expect(std::getline(hosts, line) && line == "127.0.0.1 localhost", "/etc/hosts bound");
+    struct stat st;
+    c.Expect(::stat("/dev/null", &st) == 0 && S_ISCHR(st.st_mode), "/dev/null");
   });
   EXPECT_EQ(failures, "");
 }

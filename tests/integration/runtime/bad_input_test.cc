@@ -229,5 +229,19 @@ TEST_F(BadInputTest, IdWithDotDotNeverLeavesTheStateRoot) {
   EXPECT_EQ(ReadFile(victim + "/config.json"), "{}");
 }
 
+// Clients (containerd's shim, Podman's cleanup) call `delete --force` for containers that may
+// never have been made: runc exits 0 and prints nothing. An invalid id is still an error.
+TEST_F(BadInputTest, ForcedDeleteOfUnknownContainerSucceeds) {
+  CommandResult remove = Rt({"delete", "--force", "hit-never-created"});
+  EXPECT_EQ(remove.exit_code, 0) << remove.Describe();
+  EXPECT_EQ(remove.out, "") << remove.Describe();
+  EXPECT_EQ(remove.err, "") << remove.Describe();
+  EXPECT_TRUE(ListDir(runtime().root()).empty()) << JoinLines(ListDir(runtime().root()));
+  if (kind() != RuntimeKind::kCrun) {  // crun 1.8 exits 0 for it too
+    CommandResult invalid = Rt({"delete", "--force", "../hit-escape"});
+    EXPECT_NE(invalid.exit_code, 0) << invalid.Describe();
+  }
+}
+
 }  // namespace
 }  // namespace hull::testing

@@ -131,6 +131,18 @@ TEST_F(ExecTest, DetachWithPidFile) {
   EXPECT_TRUE(Contains(ps.out, pid)) << ps.Describe();
 }
 
+TEST_F(ExecTest, RelativePidFileIsRelativeToTheCallersDirectory) {
+  std::string caller_dir = work() + "/caller";
+  ASSERT_TRUE(MakeDirs(caller_dir));
+  CommandResult exec =
+      Rt({"exec", "--detach", "--pid-file", "exec.pid", id_, "sleep", "1000"}, {.cwd = caller_dir});
+  ASSERT_TRUE(exec.ok()) << exec.Describe();
+  std::string pid = Trim(ReadFile(caller_dir + "/exec.pid"));
+  ASSERT_FALSE(pid.empty()) << "no pid file in the caller's directory";
+  CommandResult ps = Rt({"ps", "--format", "json", id_});
+  EXPECT_TRUE(Contains(ps.out, pid)) << ps.Describe();
+}
+
 TEST_F(ExecTest, NonexistentBinaryFails) {
   CommandResult exec = Exec(id_, {"/no/such/binary"});
   EXPECT_NE(exec.exit_code, 0) << exec.Describe();

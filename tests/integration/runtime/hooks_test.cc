@@ -122,6 +122,27 @@ TEST_F(HooksTest, MissingHookBinaryFailsCreate) {
   bundle.Hook("prestart", {"/no/such/hook"});
   CommandResult create = Create(id, bundle);
   EXPECT_NE(create.exit_code, 0) << create.Describe();
+  EXPECT_TRUE(Contains(create.err, "/no/such/hook")) << create.Describe();
+  if (kind() == RuntimeKind::kHull) {
+    // execve's own errno, not a guess from an exit status.
+    EXPECT_TRUE(
+        Contains(create.err, "hooks.prestart[0] \"/no/such/hook\": No such file or directory"))
+        << create.Describe();
+  }
+  EXPECT_TRUE(State(id).is_null());
+}
+
+// A hook that runs and exits 127 is a hook that failed, not one that could not be executed.
+TEST_F(HooksTest, HookExitStatusIsReported) {
+  std::string id = NewId();
+  Bundle& bundle = NewBundle(id);
+  bundle.Hook("prestart", {"/bin/sh", "-c", "exit 127"});
+  CommandResult create = Create(id, bundle);
+  EXPECT_NE(create.exit_code, 0) << create.Describe();
+  if (kind() == RuntimeKind::kHull) {
+    EXPECT_TRUE(Contains(create.err, "hooks.prestart[0] \"/bin/sh\": exited with status 127"))
+        << create.Describe();
+  }
   EXPECT_TRUE(State(id).is_null());
 }
 
@@ -136,6 +157,11 @@ TEST_F(HooksTest, HangingHookTimesOut) {
   EXPECT_NE(create.exit_code, 0) << create.Describe();
   EXPECT_FALSE(create.timed_out);
   EXPECT_LT(took, 30s) << "the hook's 1 s timeout was not enforced";
+  if (kind() == RuntimeKind::kHull) {
+    EXPECT_TRUE(Contains(create.err, "hooks.prestart[0] \"/bin/sleep\": timed out after 1 s"))
+        << create.Describe();
+    EXPECT_FALSE(Contains(create.err, "Connection timed out")) << create.Describe();
+  }
   EXPECT_TRUE(State(id).is_null());
 }
 

@@ -204,6 +204,10 @@ TEST_F(LifecycleTest, ListWithNoContainersIsEmpty) {
   json list = json::parse(as_json.out, nullptr, false);
   // runc prints "null" for no containers, crun "[]": both mean none.
   EXPECT_TRUE(list.is_null() || (list.is_array() && list.empty())) << as_json.Describe();
+  // Clients written against runc may test for that exact text.
+  if (kind() == RuntimeKind::kHull || kind() == RuntimeKind::kRunc) {
+    EXPECT_EQ(as_json.out, "null\n");
+  }
 }
 
 TEST_F(LifecycleTest, PsListsContainerProcesses) {
@@ -293,12 +297,118 @@ TEST_F(LifecycleTest, DeleteForceOfCreatedContainer) {
   EXPECT_TRUE(State(id).is_null());
 }
 
+// The cgroup.procs files of every cgroup directory `pid` is in, one per hierarchy.
+std::vector<std::string> CgroupProcsFilesOf(int pid) {
+  std::vector<std::string> files;
+  std::string pid_text = std::to_string(pid);
+  for (const auto& line : SplitLines(ReadFile("/proc/" + pid_text + "/cgroup"))) {
+    std::string path = line.substr(line.find(':', line.find(':') + 1) + 1);
+    for (const auto& hierarchy : CgroupHierarchies()) {
+      std::string procs = hierarchy + path + "/cgroup.procs";
+      for (const auto& member : SplitLines(ReadFile(procs)))
+        if (member == pid_text && std::find(files.begin(), files.end(), procs) == files.end())
+          files.push_back(procs);
+    }
+  }
+  return files;
+}
+
+// Two containers in one cgroup would share limits, and deleting one would remove the other's
+// cgroup: the second create is refused, naming linux.cgroupsPath, and the first is untouched.
+TEST_F(LifecycleTest, SecondContainerInAPopulatedCgroupIsRefused) {
+  if (kind() == RuntimeKind::kRunc || kind() == RuntimeKind::kCrun)
+    GTEST_SKIP() << "runc 1.1 and crun 1.8 share the cgroup (runc 1.2 refuses)";
+  std::string first = NewId("first");
+  Bundle& first_bundle = NewBundle(first);
+  StartLongRunning(first, first_bundle);
+  int pid = State(first)["pid"];
+  std::vector<std::string> first_cgroups = CgroupProcsFilesOf(pid);
+  ASSERT_FALSE(first_cgroups.empty());
+
+  std::string second = NewId("second");
+  Bundle& second_bundle = NewBundle(second, /*shared_rootfs=*/true);
+  second_bundle.CgroupsPath("/" + first).Args({"sleep", "1000"});
+  CommandResult create = Create(second, second_bundle);
+  EXPECT_NE(create.exit_code, 0) << create.Describe();
+  if (kind() == RuntimeKind::kHull) {
+    EXPECT_TRUE(Contains(create.err,
+                         "linux.cgroupsPath: cgroup \"/" + first + "\" already has 1 process(es)"))
+        << create.Describe();
+  }
+  EXPECT_TRUE(State(second).is_null());
+  EXPECT_EQ(State(first)["status"], "running");
+  EXPECT_EQ(CgroupProcsFilesOf(pid), first_cgroups);
+}
+
+// With a pid namespace of its own, everything of the container dies with its init: a process
+// that was moved into its cgroup from outside is not the container's, and `delete --force`
+// leaves it alone (runc kills every cgroup pid only for containers without a new pid namespace).
+TEST_F(LifecycleTest, DeleteSparesOtherProcessesInTheCgroup) {
+  if (kind() == RuntimeKind::kCrun) GTEST_SKIP() << "crun 1.8 kills every process of the cgroup";
+  std::string id = NewId();
+  Bundle& bundle = NewBundle(id);
+  StartLongRunning(id, bundle);
+  int pid = State(id)["pid"];
+  Command stranger = Command::Start({BusyboxPath(), "sleep", "1000"});
+  ASSERT_TRUE(stranger.running());
+  for (const std::string& procs : CgroupProcsFilesOf(pid))
+    ASSERT_TRUE(WriteFile(procs, std::to_string(stranger.pid()))) << procs;
+
+  CommandResult forced = Rt({"delete", "--force", id});
+  EXPECT_TRUE(forced.ok()) << forced.Describe();
+  EXPECT_TRUE(State(id).is_null());
+  std::this_thread::sleep_for(200ms);
+  EXPECT_EQ(::kill(stranger.pid(), 0), 0);
+  EXPECT_FALSE(
+      Contains(ReadFile("/proc/" + std::to_string(stranger.pid()) + "/status"), "State:\tZ"))
+      << "the process that is not the container's was killed";
+  if (kind() == RuntimeKind::kHull) {
+    // Its cgroup cannot go while the process is in it: a warning says so.
+    EXPECT_TRUE(Contains(forced.err, "rmdir")) << forced.Describe();
+  }
+  stranger.Signal(SIGKILL);
+  stranger.Wait(10s);
+  RemoveCgroupTrees(id);
+}
+
+// Without a pid namespace of its own, what the container started outlives its init: delete
+// kills every process of its cgroup.
+TEST_F(LifecycleTest, DeleteKillsEveryProcessWithoutAPidNamespace) {
+  std::string id = NewId();
+  Bundle& bundle = NewBundle(id);
+  bundle.RemoveNamespace("pid").Shell("sleep 1000 & echo $! > /tmp/child; exec sleep 1000");
+  StartLongRunning(id, bundle);
+  int pid = State(id)["pid"];
+  std::string child_file = bundle.rootfs() + "/tmp/child";
+  auto deadline = std::chrono::steady_clock::now() + 10s;
+  while (Trim(ReadFile(child_file)).empty() && std::chrono::steady_clock::now() < deadline)
+    std::this_thread::sleep_for(20ms);
+  int child = std::stoi("0" + Trim(ReadFile(child_file)));
+  ASSERT_GT(child, 0);
+  ASSERT_EQ(::kill(child, 0), 0);
+
+  CommandResult forced = Rt({"delete", "--force", id});
+  EXPECT_TRUE(forced.ok()) << forced.Describe();
+  EXPECT_TRUE(State(id).is_null());
+  for (int gone : {pid, child}) {
+    deadline = std::chrono::steady_clock::now() + 5s;
+    while (::kill(gone, 0) == 0 && std::chrono::steady_clock::now() < deadline &&
+           !Contains(ReadFile("/proc/" + std::to_string(gone) + "/status"), "State:\tZ"))
+      std::this_thread::sleep_for(10ms);
+    EXPECT_TRUE(::kill(gone, 0) != 0 ||
+                Contains(ReadFile("/proc/" + std::to_string(gone) + "/status"), "State:\tZ"))
+        << "pid " << gone << " survived the delete";
+  }
+}
+
 // The container's init is pid 1 of its namespace: the kernel delivers only signals it handles, so
 // the process traps TERM (SIGKILL is always delivered from the parent namespace).
 constexpr char kExitOnTerm[] = "trap 'exit 0' TERM; while :; do sleep 0.05; done";
 
 TEST_F(LifecycleTest, KillAcceptsSignalNamesAndNumbers) {
-  for (std::string signal : {"KILL", "SIGKILL", "9", "TERM", "SIGTERM", "15"}) {
+  std::vector<std::string> signals = {"KILL", "SIGKILL", "9", "TERM", "SIGTERM", "15"};
+  if (kind() != RuntimeKind::kCrun) signals.push_back("term");  // runc upper-cases names
+  for (const std::string& signal : signals) {
     SCOPED_TRACE("signal " + signal);
     std::string id = NewId();
     Bundle& bundle = NewBundle(id);
@@ -438,6 +548,81 @@ TEST_F(LifecycleTest, EventsStatsPrintsOneJson) {
   EXPECT_TRUE(event["data"].contains("pids")) << events.out;
 }
 
+// Without --stats, `events` streams stats events every --interval (a Go duration) until the
+// container stops, and an {"type":"oom","id":ID} event, as runc's, when a process of the
+// container runs out of memory under its limit.
+TEST_F(LifecycleTest, EventsReportOutOfMemory) {
+  if (kind() == RuntimeKind::kCrun) GTEST_SKIP() << "crun 1.8 does not implement events";
+  std::string id = NewId();
+  Bundle& bundle = NewBundle(id);
+  std::string trigger = work() + "/trigger";
+  ASSERT_TRUE(MakeDirs(trigger));
+  bundle.BindMount(trigger, "/trigger");
+  const int64_t limit = 16 << 20;
+  json memory = {{"limit", limit}};
+  // With swap the allocation would go there first: memory+swap gets the same limit.
+  if (SplitLines(Trim(ReadFile("/proc/swaps"))).size() > 1) memory["swap"] = limit;
+  bundle.Resources({{"memory", memory}});
+  // A child shell collects 64 MiB in a variable; the kernel's OOM killer stops it at 16. It
+  // volunteers (oom_score_adj 1000, which its head and tr inherit), so that a second OOM before
+  // its memory is freed takes one of them, never the container's init.
+  bundle.Shell(
+      "while [ ! -e /trigger/go ]; do sleep 0.05; done; "
+      "sh -c 'echo 1000 > /proc/self/oom_score_adj; x=$(head -c 64m /dev/zero | tr \"\\0\" a)'; "
+      "echo $? > /trigger/status; sleep 1000");
+  StartLongRunning(id, bundle);
+
+  Command events = runtime().Start({"events", "--interval", "1.5s", id});
+  auto wait_for = [&](const std::string& text, std::chrono::seconds timeout) {
+    auto deadline = std::chrono::steady_clock::now() + timeout;
+    while (!Contains(events.CurrentOut(), text) && std::chrono::steady_clock::now() < deadline)
+      std::this_thread::sleep_for(20ms);
+    return Contains(events.CurrentOut(), text);
+  };
+  // The first stats event: the runtime is watching.
+  ASSERT_TRUE(wait_for("\"type\":\"stats\"", 20s)) << events.CurrentErr();
+  ASSERT_TRUE(WriteFile(trigger + "/go", ""));
+  EXPECT_TRUE(wait_for("\"type\":\"oom\"", 30s))
+      << "no oom event; the allocation ended with " << ReadFile(trigger + "/status") << "\n"
+      << events.CurrentOut() << events.CurrentErr();
+  auto deadline = std::chrono::steady_clock::now() + 10s;
+  while (Trim(ReadFile(trigger + "/status")).empty() && std::chrono::steady_clock::now() < deadline)
+    std::this_thread::sleep_for(20ms);
+  EXPECT_EQ(Trim(ReadFile(trigger + "/status")), "137") << "the allocating shell was not killed";
+
+  ASSERT_TRUE(Rt({"delete", "--force", id}).ok());
+  CommandResult ended = events.Wait(30s);
+  EXPECT_EQ(ended.exit_code, 0) << "the stream ends with the container\n" << ended.Describe();
+  int oom_events = 0, stats_events = 0;
+  for (const auto& line : SplitLines(ended.out)) {
+    json event = json::parse(line, nullptr, false);
+    ASSERT_TRUE(event.is_object()) << line;
+    EXPECT_EQ(event["id"], id) << line;
+    if (event["type"] == "oom") {
+      ++oom_events;
+      EXPECT_FALSE(event.contains("data")) << line;
+    } else {
+      EXPECT_EQ(event["type"], "stats") << line;
+      ++stats_events;
+    }
+  }
+  EXPECT_GE(oom_events, 1);
+  EXPECT_GE(stats_events, 1);
+}
+
+TEST_F(LifecycleTest, EventsRefuseABadInterval) {
+  if (kind() == RuntimeKind::kCrun) GTEST_SKIP() << "crun 1.8 does not implement events";
+  std::string id = NewId();
+  Bundle& bundle = NewBundle(id);
+  StartLongRunning(id, bundle);
+  for (std::string bad : {"abc", "5", "3d"}) {
+    CommandResult events = Rt({"events", "--interval", bad, id}, {.timeout = 10s});
+    EXPECT_NE(events.exit_code, 0) << events.Describe();
+    EXPECT_FALSE(events.timed_out) << events.Describe();
+    EXPECT_TRUE(Contains(events.err, "interval")) << events.Describe();
+  }
+}
+
 TEST_F(LifecycleTest, PidFileHoldsInitPid) {
   std::string id = NewId();
   Bundle& bundle = NewBundle(id);
@@ -447,6 +632,29 @@ TEST_F(LifecycleTest, PidFileHoldsInitPid) {
   ASSERT_TRUE(create.ok()) << create.Describe();
   ASSERT_TRUE(FileExists(pid_file));
   EXPECT_EQ(Trim(ReadFile(pid_file)), std::to_string(State(id)["pid"].get<int>()));
+}
+
+// A relative --pid-file is relative to where the runtime was called (runc makes it absolute
+// first), not to the bundle the runtime works from.
+TEST_F(LifecycleTest, RelativePidFileIsRelativeToTheCallersDirectory) {
+  std::string caller_dir = work() + "/caller";
+  ASSERT_TRUE(MakeDirs(caller_dir));
+  for (std::string command : {"create", "run"}) {
+    SCOPED_TRACE(command);
+    std::string id = NewId();
+    Bundle& bundle = NewBundle(id);
+    bundle.Args({"sleep", "1000"});
+    ASSERT_TRUE(bundle.Write());
+    std::vector<std::string> args = {command, "--bundle", bundle.path(), "--pid-file",
+                                     command + ".pid"};
+    if (command == "run") args.push_back("--detach");
+    args.push_back(id);
+    CommandResult result = Rt(args, {.cwd = caller_dir});
+    ASSERT_TRUE(result.ok()) << result.Describe();
+    EXPECT_EQ(Trim(ReadFile(caller_dir + "/" + command + ".pid")),
+              std::to_string(State(id)["pid"].get<int>()));
+    EXPECT_FALSE(FileExists(bundle.path() + "/" + command + ".pid"));
+  }
 }
 
 TEST_F(LifecycleTest, PreserveFdsPassesDescriptors) {

@@ -1,9 +1,13 @@
 // What the container's process sees of its config: hostname, environment, working directory,
 // user and groups, umask, rlimits, privileges, capabilities, the root filesystem, masked and
 // read-only paths, mounts, namespaces, devices and seccomp.
+#include <sys/mount.h>
 #include <sys/resource.h>
+#include <sys/utsname.h>
 #include <unistd.h>
 
+#include <cerrno>
+#include <cstring>
 #include <nlohmann/json.hpp>
 
 #include "support/runtime_test.h"
@@ -313,6 +317,186 @@ TEST_F(ProcessTest, PidsLimitIsEnforced) {
   EXPECT_TRUE(Contains(run.err, "fork") || Contains(run.err, "Resource temporarily unavailable") ||
               Contains(run.err, "can't"))
       << run.Describe();
+}
+
+// The spec: with process.oomScoreAdj the runtime sets the process's oom_score_adj to it;
+// without it the runtime must not change the value (the process keeps its caller's). Only raised
+// values here: lowering needs CAP_SYS_RESOURCE, which these machines do not grant.
+TEST_F(ProcessTest, OomScoreAdj) {
+  for (int value : {123, 1000}) {
+    CommandResult run = RunScript("cat /proc/self/oom_score_adj",
+                                  [&](Bundle& b) { b.process()["oomScoreAdj"] = value; });
+    ASSERT_TRUE(run.ok()) << run.Describe();
+    EXPECT_EQ(Trim(run.out), std::to_string(value));
+  }
+  // Unset: the caller's 77 reaches the process unchanged.
+  std::string id = NewId();
+  Bundle& bundle = NewBundle(id);
+  bundle.Shell("cat /proc/self/oom_score_adj");
+  ASSERT_TRUE(bundle.Write());
+  std::vector<std::string> argv = {"/bin/sh", "-c",
+                                   "echo 77 > /proc/self/oom_score_adj && exec \"$@\"", "sh"};
+  for (const auto& arg : runtime().Argv({"run", "--bundle", bundle.path(), id}))
+    argv.push_back(arg);
+  CommandResult run = RunCommand(argv);
+  ASSERT_TRUE(run.ok()) << run.Describe();
+  EXPECT_EQ(Trim(run.out), "77");
+}
+
+// linux.personality: LINUX32 makes uname report a 32-bit machine (i686 on x86_64), LINUX the
+// native one; flags are not supported by the spec yet.
+TEST_F(ProcessTest, Personality) {
+  struct utsname host;
+  ASSERT_EQ(::uname(&host), 0);
+  if (std::string(host.machine) != "x86_64") GTEST_SKIP() << "expects an x86_64 host";
+  if (kind() == RuntimeKind::kRunc) GTEST_SKIP() << "runc 1.1 ignores linux.personality";
+  CommandResult linux32 = RunScript("uname -m", [](Bundle& b) {
+    b.linux()["personality"] = {{"domain", "LINUX32"}};
+  });
+  ASSERT_TRUE(linux32.ok()) << linux32.Describe();
+  EXPECT_EQ(Trim(linux32.out), "i686");
+  CommandResult native = RunScript("uname -m", [](Bundle& b) {
+    b.linux()["personality"] = {{"domain", "LINUX"}};
+  });
+  ASSERT_TRUE(native.ok()) << native.Describe();
+  EXPECT_EQ(Trim(native.out), "x86_64");
+  if (kind() == RuntimeKind::kHull) {
+    CommandResult flags = RunScript("true", [](Bundle& b) {
+      b.linux()["personality"] = {{"domain", "LINUX"}, {"flags", {"ADDR_NO_RANDOMIZE"}}};
+    });
+    EXPECT_NE(flags.exit_code, 0) << flags.Describe();
+    EXPECT_TRUE(Contains(flags.err, "linux.personality.flags")) << flags.Describe();
+  }
+}
+
+// domainname is set in the container's own uts namespace; the host's stays as it was. Without
+// a uts namespace of its own it would be the host's: refused.
+TEST_F(ProcessTest, Domainname) {
+  if (kind() == RuntimeKind::kRunc) GTEST_SKIP() << "runc 1.1 ignores domainname";
+  std::string host_before = ReadFile("/proc/sys/kernel/domainname");
+  CommandResult run = RunScript("cat /proc/sys/kernel/domainname",
+                                [](Bundle& b) { b.config()["domainname"] = "example.test"; });
+  ASSERT_TRUE(run.ok()) << run.Describe();
+  EXPECT_EQ(Trim(run.out), "example.test");
+  EXPECT_EQ(ReadFile("/proc/sys/kernel/domainname"), host_before);
+
+  CommandResult shared = RunScript("true", [](Bundle& b) {
+    b.RemoveNamespace("uts");
+    b.config().erase("hostname");
+    b.config()["domainname"] = "host.test";
+  });
+  EXPECT_NE(shared.exit_code, 0) << shared.Describe();
+  if (kind() == RuntimeKind::kHull) {
+    EXPECT_TRUE(Contains(shared.err, "domainname: requires a uts namespace")) << shared.Describe();
+  }
+  EXPECT_EQ(ReadFile("/proc/sys/kernel/domainname"), host_before);
+}
+
+// Without AppArmor or SELinux on the host, a profile or label cannot be applied: the container
+// still runs, and hull-runtime says what it did not apply (the spec leaves this open).
+TEST_F(ProcessTest, LsmLabelsWithoutTheLsmAreReported) {
+  bool apparmor = Trim(ReadFile("/sys/module/apparmor/parameters/enabled")) == "Y";
+  bool selinux = FileExists("/sys/fs/selinux/enforce");
+  if (apparmor || selinux) GTEST_SKIP() << "AppArmor or SELinux is enabled on this host";
+  if (kind() != RuntimeKind::kHull)
+    GTEST_SKIP() << "runc 1.1 and crun 1.8 refuse an SELinux label where SELinux is disabled";
+  CommandResult run = RunScript("echo ran", [](Bundle& b) {
+    b.process()["apparmorProfile"] = "hull-test-profile";
+    b.process()["selinuxLabel"] = "system_u:system_r:container_t:s0";
+  });
+  ASSERT_TRUE(run.ok()) << run.Describe();
+  EXPECT_EQ(run.out, "ran\n");
+  if (kind() == RuntimeKind::kHull) {
+    EXPECT_TRUE(Contains(run.err,
+                         "process.apparmorProfile: AppArmor is not enabled on this host; profile "
+                         "\"hull-test-profile\" is not applied"))
+        << run.Describe();
+    EXPECT_TRUE(Contains(run.err,
+                         "process.selinuxLabel: SELinux is not enabled on this host; label "
+                         "\"system_u:system_r:container_t:s0\" is not applied"))
+        << run.Describe();
+  }
+}
+
+// Makes `dir` a shared mount point (bound onto itself) until destroyed.
+class SharedBind {
+ public:
+  explicit SharedBind(const std::string& dir) : dir_(dir) {
+    ok_ = ::mount(dir.c_str(), dir.c_str(), nullptr, MS_BIND, nullptr) == 0 &&
+          ::mount(nullptr, dir.c_str(), nullptr, MS_SHARED, nullptr) == 0;
+  }
+  ~SharedBind() { ::umount2(dir_.c_str(), MNT_DETACH); }
+  bool ok() const { return ok_; }
+
+ private:
+  std::string dir_;
+  bool ok_ = false;
+};
+
+// The optional fields of the mountinfo line whose mount point is `mount_point`
+// ("shared:3 master:2"), "(none)" for a line without any, "" for no line.
+std::string PropagationFields(const std::string& mountinfo, const std::string& mount_point) {
+  for (const auto& line : SplitLines(mountinfo)) {
+    std::vector<std::string> fields;
+    std::string field;
+    for (char c : line + " ") {
+      if (c != ' ') {
+        field += c;
+      } else if (!field.empty()) {
+        fields.push_back(field);
+        field.clear();
+      }
+    }
+    if (fields.size() < 7 || fields[4] != mount_point) continue;
+    std::string optional;
+    for (size_t i = 6; i < fields.size() && fields[i] != "-"; ++i)
+      optional += (optional.empty() ? "" : " ") + fields[i];
+    return optional.empty() ? "(none)" : optional;
+  }
+  return "";
+}
+
+// linux.rootfsPropagation sets the propagation of the container's "/". The rootfs is made a
+// shared mount on the host first, so that there is something to receive from: a slave (and a
+// shared root, which also stays a slave of the host) sees a mount made on the host under the
+// rootfs after the start; private and unbindable roots do not.
+TEST_F(ProcessTest, RootfsPropagation) {
+  if (kind() != RuntimeKind::kHull)
+    GTEST_SKIP() << "runc 1.1 and crun 1.8 make the rootfs's mount private before applying "
+                    "rootfsPropagation, so a \"slave\" root has no master";
+  struct Case {
+    std::string value;
+    std::vector<std::string> fields;  // expected in the optional fields
+    std::vector<std::string> not_fields;
+    bool receives_host_mounts;
+  };
+  for (const Case& c : {Case{"private", {}, {"shared:", "master:", "unbindable"}, false},
+                        Case{"slave", {"master:"}, {"shared:", "unbindable"}, true},
+                        Case{"shared", {"shared:", "master:"}, {"unbindable"}, true},
+                        Case{"unbindable", {"unbindable"}, {"shared:", "master:"}, false}}) {
+    SCOPED_TRACE("rootfsPropagation " + c.value);
+    std::string id = NewId();
+    Bundle& bundle = NewBundle(id);
+    ASSERT_TRUE(MakeDirs(bundle.rootfs() + "/late"));
+    bundle.linux()["rootfsPropagation"] = c.value;
+    SharedBind shared(bundle.rootfs());
+    ASSERT_TRUE(shared.ok()) << std::strerror(errno);
+    StartLongRunning(id, bundle);
+    CommandResult before = Exec(id, {"cat", "/proc/self/mountinfo"});
+    ASSERT_TRUE(before.ok()) << before.Describe();
+    std::string root = PropagationFields(before.out, "/");
+    for (const auto& expected : c.fields) EXPECT_TRUE(Contains(root, expected)) << root;
+    for (const auto& unexpected : c.not_fields) EXPECT_FALSE(Contains(root, unexpected)) << root;
+
+    std::string late = bundle.rootfs() + "/late";
+    ASSERT_EQ(::mount("tmpfs", late.c_str(), "tmpfs", 0, "size=64k"), 0) << std::strerror(errno);
+    CommandResult after = Exec(id, {"cat", "/proc/self/mountinfo"});
+    ::umount2(late.c_str(), MNT_DETACH);
+    ASSERT_TRUE(after.ok()) << after.Describe();
+    EXPECT_EQ(!PropagationFields(after.out, "/late").empty(), c.receives_host_mounts) << after.out;
+    CommandResult remove = Rt({"delete", "--force", id});
+    EXPECT_TRUE(remove.ok()) << remove.Describe();
+  }
 }
 
 }  // namespace

@@ -1,6 +1,7 @@
 // The v2 file mapping, checked against a fake cgroup2 tree of regular files in a temporary
 // directory (this host's cgroups are hybrid, production hosts are mostly pure v2).
 #include <gtest/gtest.h>
+#include <poll.h>
 #include <stdlib.h>
 #include <unistd.h>
 
@@ -161,6 +162,44 @@ TEST_F(CgroupV2FakeTest, FreezeWaitsForTheKernelsFrozenEvent) {
   EXPECT_TRUE(cgroup->IsFrozen().value());
   ASSERT_TRUE(cgroup->Thaw());
   EXPECT_EQ(Get("pod/c1/cgroup.freeze"), "0");
+}
+
+// memory.events changes for other reasons too: only a grown oom or oom_kill count is an
+// out-of-memory event (what `events` turns into runc's {"type":"oom"}).
+TEST_F(CgroupV2FakeTest, OomWatchReportsGrownOomCounters) {
+  Put("pod/c1/memory.events", "low 0\nhigh 0\nmax 3\noom 1\noom_kill 1\n");
+  auto cgroup = Cgroup::Open(layout_, "/pod/c1", "c1", false);
+  ASSERT_TRUE(cgroup);
+  auto watch = cgroup->WatchOom();
+  ASSERT_TRUE(watch) << watch.error().ToString();
+  auto ready = [&] {
+    pollfd p{watch->fd(), POLLIN, 0};
+    return ::poll(&p, 1, 1000) == 1;
+  };
+  // Earlier counts are not news.
+  Put("pod/c1/memory.events", "low 0\nhigh 0\nmax 4\noom 1\noom_kill 1\n");
+  ASSERT_TRUE(ready());
+  EXPECT_FALSE(watch->Consume().value());
+  Put("pod/c1/memory.events", "low 0\nhigh 0\nmax 5\noom 2\noom_kill 2\n");
+  ASSERT_TRUE(ready());
+  EXPECT_TRUE(watch->Consume().value());
+  EXPECT_FALSE(watch->Consume().value()) << "the same count reported twice";
+  Put("pod/c1/memory.events", "low 0\nhigh 0\nmax 5\noom 3\noom_kill 2\n");
+  ASSERT_TRUE(ready());
+  EXPECT_TRUE(watch->Consume().value());
+}
+
+TEST_F(CgroupV2FakeTest, OomWatchNeedsTheMemoryController) {
+  layout_.unified_controllers = {"cpu", "pids"};
+  auto cgroup = Cgroup::Open(layout_, "/pod/c1", "c1", false);
+  ASSERT_TRUE(cgroup);
+  auto watch = cgroup->WatchOom();
+  ASSERT_FALSE(watch);
+  EXPECT_EQ(watch.error().code(), ENOTSUP);
+}
+
+TEST(OomEventTest, HasRuncsShape) {
+  EXPECT_EQ(FormatOomEvent("c\"1"), "{\"type\":\"oom\",\"id\":\"c\\\"1\"}");
 }
 
 }  // namespace
