@@ -5,6 +5,7 @@
 
 #include "base/strings.h"
 
+#include "vmm/devices/virtio/block.h"
 #include "vmm/devices/virtio/net.h"
 #include "vmm/seccomp_filter.h"
 
@@ -31,9 +32,9 @@ Result<ConsoleConfig> ParseConsole(std::string_view text) {
 Result<void> ValidateDiskId(std::string_view id, std::string_view field) {
   std::string where(field);
   if (id.empty()) return Fail(where + ": must not be empty");
-  if (id.size() > kMaxDiskIdBytes) {
+  if (id.size() > virtio::Block::kIdLength) {
     return Fail(where + ": " + Quote(id) + " is " + std::to_string(id.size()) +
-                " bytes long, more than the " + std::to_string(kMaxDiskIdBytes) +
+                " bytes long, more than the " + std::to_string(virtio::Block::kIdLength) +
                 " a virtio-blk id holds");
   }
   for (char c : id) {

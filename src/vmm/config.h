@@ -33,14 +33,12 @@ inline constexpr const char* kDefaultSeccomp = "log";
 inline constexpr const char* kDefaultSeccomp = "on";
 #endif
 
-inline constexpr size_t kMaxDiskIdBytes = 20;  // VIRTIO_BLK_ID_BYTES
-
 struct DiskConfig {
   std::string path;
   bool read_only = false;
   // The serial the guest reads (VIRTIO_BLK_T_GET_ID; /sys/block/vdX/serial in Linux): printable
-  // ASCII, at most kMaxDiskIdBytes. Empty: "hull-<device>-<inode>" of the image file, cut to
-  // 20 bytes.
+  // ASCII, at most virtio::Block::kIdLength (20) bytes. Empty: "hull-<device>-<inode>" of the
+  // image file, cut to 20 bytes.
   std::string id;
 };
 

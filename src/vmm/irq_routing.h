@@ -2,11 +2,11 @@
 // routing table equal to the IOAPIC's unmasked pins (GSI n = pin n, an MSI route each), and
 // delivers user-space interrupts with KVM_SIGNAL_MSI.
 //
-// Thread-safety: both methods may be called from any thread; a mutex guards the table.
+// Thread-safety: SignalMsi may be called from any thread. SetRoute calls must not overlap: the
+// IoApic makes them with its own mutex held.
 #pragma once
 
 #include <array>
-#include <mutex>
 #include <optional>
 
 #include "vmm/devices/ioapic.h"
@@ -24,7 +24,6 @@ class KvmMsiRouting : public devices::MsiController {
   void SetRoute(uint32_t pin, std::optional<devices::MsiMessage> message) override;
 
  private:
-  std::mutex mutex_;
   kvm::VmFd& vm_;
   std::array<std::optional<devices::MsiMessage>, devices::IoApic::kPins> routes_{};
 };

@@ -86,10 +86,9 @@ uint32_t Net::ProcessQueue(const memory::GuestMemory& memory, std::span<Queue> q
 }
 
 uint32_t Net::HandlePollReady(const memory::GuestMemory& memory, std::span<Queue> queues) {
-  if (queues.size() <= kReceiveQueue || !queues[kReceiveQueue].ready()) {
-    receive_armed_ = false;  // until the driver notifies the receive queue
-    return 0;
-  }
+  if (queues.size() <= kReceiveQueue) return 0;
+  // A receive queue that is not ready has no buffers to pop: Receive disarms polling until the
+  // driver notifies it.
   return Receive(memory, queues[kReceiveQueue]) ? 1u << kReceiveQueue : 0;
 }
 
