@@ -4,12 +4,41 @@
 #include <nlohmann/json.hpp>
 
 #include "base/strings.h"
-
 #include "vmm/devices/virtio/block.h"
 #include "vmm/devices/virtio/net.h"
+#include "vmm/devices/virtio/vsock.h"
 #include "vmm/seccomp_filter.h"
 
 namespace hull::vmm {
+
+Result<void> CheckVcpuCount(uint64_t cpus, std::string_view field) {
+  if (cpus < 1 || cpus > kMaxVcpus) {
+    return Fail(std::string(field) + ": " + std::to_string(cpus) + " is out of range 1.." +
+                std::to_string(kMaxVcpus));
+  }
+  return {};
+}
+
+Result<void> CheckMemoryMib(uint64_t mib, bool hugepages, std::string_view field) {
+  if (mib < kMinMemoryMib || mib > kMaxMemoryMib) {
+    return Fail(std::string(field) + ": " + std::to_string(mib) + " MiB is out of range " +
+                std::to_string(kMinMemoryMib) + ".." + std::to_string(kMaxMemoryMib) + " MiB");
+  }
+  if (hugepages && mib % 2 != 0) {
+    return Fail(std::string(field) + ": " + std::to_string(mib) +
+                " MiB is not a multiple of 2 MiB, as huge pages need");
+  }
+  return {};
+}
+
+Result<void> CheckGuestCid(uint64_t cid, std::string_view field) {
+  using virtio::Vsock;
+  if (cid < Vsock::kMinGuestCid || cid > Vsock::kMaxGuestCid) {
+    return Fail(std::string(field) + ": " + std::to_string(cid) + " is out of range " +
+                std::to_string(Vsock::kMinGuestCid) + ".." + std::to_string(Vsock::kMaxGuestCid));
+  }
+  return {};
+}
 
 Result<ConsoleConfig> ParseConsole(std::string_view text) {
   ConsoleConfig console;
@@ -72,9 +101,12 @@ Result<NetConfig> ParseNet(std::string_view text) {
     size_t comma = text.find(',');
     std::string_view item = text.substr(0, comma);
     text = comma == std::string_view::npos ? std::string_view() : text.substr(comma + 1);
-    if (item.starts_with("tap=")) net.tap = item.substr(4);
-    else if (item.starts_with("mac=")) net.mac = item.substr(4);
-    else return Fail("net " + Quote(item) + ": expected tap=NAME[,mac=MAC]");
+    if (item.starts_with("tap="))
+      net.tap = item.substr(4);
+    else if (item.starts_with("mac="))
+      net.mac = item.substr(4);
+    else
+      return Fail("net " + Quote(item) + ": expected tap=NAME[,mac=MAC]");
   }
   if (net.tap.empty()) return Fail("net: tap=NAME is required");
   return net;
@@ -118,23 +150,13 @@ Result<VsockConfig> ParseVsock(std::string_view text) {
 
 Result<void> ValidateConfig(const VmConfig& config) {
   if (config.boot.kernel_path.empty()) return Fail("kernel: a kernel image path is required");
-  if (config.cpus < 1 || config.cpus > kMaxVcpus) {
-    return Fail("cpus: " + std::to_string(config.cpus) + " is out of range 1.." +
-                std::to_string(kMaxVcpus));
-  }
-  if (config.memory_mib < kMinMemoryMib || config.memory_mib > kMaxMemoryMib) {
-    return Fail("memory: " + std::to_string(config.memory_mib) + " MiB is out of range " +
-                std::to_string(kMinMemoryMib) + ".." + std::to_string(kMaxMemoryMib) + " MiB");
-  }
+  TRY(CheckVcpuCount(config.cpus, "cpus"));
+  TRY(CheckMemoryMib(config.memory_mib, config.hugepages, "memory"));
   for (const NetConfig& net : config.nets) {
     TRY_CTX(ValidateTapName(net.tap), "network interface");
     if (!net.mac.empty()) TRY_CTX(virtio::ParseMac(net.mac), "network interface " + Quote(net.tap));
   }
-  if (config.vsock &&
-      (config.vsock->guest_cid < kMinGuestCid || config.vsock->guest_cid > kMaxGuestCid))
-    return Fail("vsock: guest CID " + std::to_string(config.vsock->guest_cid) +
-                " is out of range " + std::to_string(kMinGuestCid) + ".." +
-                std::to_string(kMaxGuestCid));
+  if (config.vsock) TRY(CheckGuestCid(config.vsock->guest_cid, "vsock: guest CID"));
   if (config.vsock && config.vsock->uds_path.empty()) return Fail("vsock: uds_path is required");
   if (config.disks.size() + config.nets.size() + (config.rng ? 1 : 0) + (config.vsock ? 1 : 0) >
       kMaxVirtioDevices)
@@ -144,12 +166,12 @@ Result<void> ValidateConfig(const VmConfig& config) {
     if (disk.path.empty()) return Fail("drives: a drive needs a path");
     if (!disk.id.empty()) TRY(ValidateDiskId(disk.id, "drives[" + std::to_string(i) + "].id"));
   }
-  if (!config.acpi && config.disks.size() + config.nets.size() + (config.rng ? 1 : 0) +
-                              (config.vsock ? 1 : 0) > kMaxVirtioDevicesWithoutAcpi)
-    return Fail("without ACPI at most " + std::to_string(kMaxVirtioDevicesWithoutAcpi) + " virtio devices fit the legacy IRQs");
+  if (!config.acpi &&
+      config.disks.size() + config.nets.size() + (config.rng ? 1 : 0) + (config.vsock ? 1 : 0) >
+          kMaxVirtioDevicesWithoutAcpi)
+    return Fail("without ACPI at most " + std::to_string(kMaxVirtioDevicesWithoutAcpi) +
+                " virtio devices fit the legacy IRQs");
   TRY(ParseSeccompMode(config.seccomp));
-  if (config.hugepages && config.memory_mib % 2 != 0)
-    return Fail("memory: must be a multiple of 2 MiB with huge pages");
   return {};
 }
 
@@ -194,7 +216,8 @@ Result<VmConfig> ParseConfigJson(std::string_view text, VmConfig config) {
   Json root = Json::parse(text, nullptr, /*allow_exceptions=*/false);
   if (root.is_discarded()) return Fail("invalid JSON");
   if (!root.is_object()) return Fail("expected a JSON object at the top level");
-  TRY(RejectUnknown(root, "", {"boot", "machine", "console", "drives", "network_interfaces", "vsock", "rng"}));
+  TRY(RejectUnknown(
+      root, "", {"boot", "machine", "console", "drives", "network_interfaces", "vsock", "rng"}));
   if (root.contains("boot")) {
     const Json& boot = root["boot"];
     if (!boot.is_object()) return Fail("boot: expected object");
@@ -211,23 +234,17 @@ Result<VmConfig> ParseConfigJson(std::string_view text, VmConfig config) {
     // file's path); ValidateConfig checks the merged configuration again.
     if (machine.contains("cpus")) {
       uint64_t cpus = TRY(GetUnsigned(machine, "cpus", "machine."));
-      if (cpus < 1 || cpus > kMaxVcpus)
-        return Fail("machine.cpus: " + std::to_string(cpus) + " is out of range 1.." +
-                    std::to_string(kMaxVcpus));
+      TRY(CheckVcpuCount(cpus, "machine.cpus"));
       config.cpus = static_cast<uint32_t>(cpus);
     }
     if (machine.contains("memory_mib")) {
-      uint64_t memory = TRY(GetUnsigned(machine, "memory_mib", "machine."));
-      if (memory < kMinMemoryMib || memory > kMaxMemoryMib)
-        return Fail("machine.memory_mib: " + std::to_string(memory) + " MiB is out of range " +
-                    std::to_string(kMinMemoryMib) + ".." + std::to_string(kMaxMemoryMib) + " MiB");
-      config.memory_mib = memory;
+      config.memory_mib = TRY(GetUnsigned(machine, "memory_mib", "machine."));
+      TRY(CheckMemoryMib(config.memory_mib, /*hugepages=*/false, "machine.memory_mib"));
     }
     if (machine.contains("hugepages")) {
       config.hugepages = TRY(GetBool(machine, "hugepages", "machine."));
-      if (config.hugepages && machine.contains("memory_mib") && config.memory_mib % 2 != 0)
-        return Fail("machine.memory_mib: " + std::to_string(config.memory_mib) +
-                    " MiB is not a multiple of 2 MiB, as machine.hugepages needs");
+      if (machine.contains("memory_mib"))
+        TRY(CheckMemoryMib(config.memory_mib, config.hugepages, "machine.memory_mib"));
     }
     if (machine.contains("memfd")) config.memfd = TRY(GetBool(machine, "memfd", "machine."));
     if (machine.contains("acpi")) config.acpi = TRY(GetBool(machine, "acpi", "machine."));
@@ -280,10 +297,7 @@ Result<VmConfig> ParseConfigJson(std::string_view text, VmConfig config) {
     if (!vsock.contains("uds_path")) return Fail("vsock.uds_path: required");
     config.vsock = VsockConfig{TRY(GetUnsigned(vsock, "guest_cid", "vsock.")),
                                TRY(GetString(vsock, "uds_path", "vsock."))};
-    if (config.vsock->guest_cid < kMinGuestCid || config.vsock->guest_cid > kMaxGuestCid)
-      return Fail("vsock.guest_cid: " + std::to_string(config.vsock->guest_cid) +
-                  " is out of range " + std::to_string(kMinGuestCid) + ".." +
-                  std::to_string(kMaxGuestCid));
+    TRY(CheckGuestCid(config.vsock->guest_cid, "vsock.guest_cid"));
   }
   if (root.contains("rng")) config.rng = TRY(GetBool(root, "rng", ""));
   if (root.contains("console")) {

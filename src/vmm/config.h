@@ -16,6 +16,15 @@ inline constexpr uint32_t kMaxVcpus = 254;  // APIC ids stay below the xAPIC bro
 inline constexpr uint64_t kMinMemoryMib = 4;
 inline constexpr uint64_t kMaxMemoryMib = 1ULL << 20;  // 1 TiB
 
+// The range checks every source of a setting shares (flags, the config file, the API). Errors
+// start with `field`, the setting's name in that source ("cpus", "machine.cpus", "vcpu_count").
+// 1..kMaxVcpus.
+[[nodiscard]] Result<void> CheckVcpuCount(uint64_t cpus, std::string_view field);
+// kMinMemoryMib..kMaxMemoryMib, and a multiple of 2 MiB with `hugepages`.
+[[nodiscard]] Result<void> CheckMemoryMib(uint64_t mib, bool hugepages, std::string_view field);
+// virtio::Vsock::kMinGuestCid..kMaxGuestCid (not a reserved CID).
+[[nodiscard]] Result<void> CheckGuestCid(uint64_t cid, std::string_view field);
+
 struct ConsoleConfig {
   enum class Kind { kNone, kStdio, kFile, kSocket };
   Kind kind = Kind::kStdio;
@@ -60,10 +69,6 @@ inline constexpr size_t kMaxTapNameBytes = 15;
 // Checks a tap name as the kernel would (length, no '/', ':' or white space, not "." or "..");
 // errors quote the name.
 [[nodiscard]] Result<void> ValidateTapName(std::string_view name);
-
-// Guest CIDs: 0-2 are the hypervisor, local and host addresses; 2^32 - 1 is VMADDR_CID_ANY.
-inline constexpr uint64_t kMinGuestCid = 3;
-inline constexpr uint64_t kMaxGuestCid = 0xfffffffe;
 
 struct VsockConfig {
   uint64_t guest_cid = 0;

@@ -168,12 +168,8 @@ Result<void> VmmApi::UpdateMachine(const std::string& body, bool replace, VmConf
       replace ? TRY(b.Unsigned("vcpu_count")) : TRY(b.OptionalUnsigned("vcpu_count"));
   std::optional<uint64_t> memory =
       replace ? TRY(b.Unsigned("mem_size_mib")) : TRY(b.OptionalUnsigned("mem_size_mib"));
-  if (cpus && (*cpus < 1 || *cpus > kMaxVcpus))
-    return Fail("vcpu_count: " + std::to_string(*cpus) + " is out of range 1.." +
-                std::to_string(kMaxVcpus));
-  if (memory && (*memory < kMinMemoryMib || *memory > kMaxMemoryMib))
-    return Fail("mem_size_mib: " + std::to_string(*memory) + " is out of range " +
-                std::to_string(kMinMemoryMib) + ".." + std::to_string(kMaxMemoryMib));
+  if (cpus) TRY(CheckVcpuCount(*cpus, "vcpu_count"));
+  if (memory) TRY(CheckMemoryMib(*memory, /*hugepages=*/false, "mem_size_mib"));
   if (TRY(b.OptionalBool("smt")).value_or(false))
     return Fail(
         "smt: simultaneous multithreading is not supported (every vCPU is a core of its own)");
@@ -189,9 +185,7 @@ Result<void> VmmApi::UpdateMachine(const std::string& body, bool replace, VmConf
     next.hugepages = *huge == "2M";
   else if (replace)
     next.hugepages = false;  // PUT: what is left out takes its default
-  if (next.hugepages && next.memory_mib % 2 != 0)
-    return Fail("mem_size_mib: " + std::to_string(next.memory_mib) +
-                " is not a multiple of 2 MiB, as huge_pages \"2M\" needs");
+  TRY(CheckMemoryMib(next.memory_mib, next.hugepages, "mem_size_mib"));
   return {};
 }
 
@@ -258,9 +252,7 @@ Result<void> VmmApi::PutInterface(const std::string& id, const std::string& body
 Result<void> VmmApi::PutVsock(const std::string& body, VmConfig& next) {
   RequestBody b = TRY(RequestBody::Parse(body, {"guest_cid", "uds_path", "vsock_id"}));
   uint64_t cid = TRY(b.Unsigned("guest_cid"));
-  if (cid < kMinGuestCid || cid > kMaxGuestCid)
-    return Fail("guest_cid: " + std::to_string(cid) + " is out of range " +
-                std::to_string(kMinGuestCid) + ".." + std::to_string(kMaxGuestCid));
+  TRY(CheckGuestCid(cid, "guest_cid"));
   std::string uds_path = TRY(b.String("uds_path"));
   if (uds_path.empty()) return Fail("uds_path: must not be empty");
   // The socket is created at InstanceStart; its directory must exist now.

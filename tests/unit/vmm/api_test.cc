@@ -138,6 +138,8 @@ TEST_F(VmmApiConfig, ErrorsNameTheField) {
         "vcpu_count: 300 is out of range");
   check("/machine-config", R"({"vcpu_count": 1, "mem_size_mib": "lots"})",
         "mem_size_mib: expected unsigned");
+  check("/machine-config", R"({"vcpu_count": 1, "mem_size_mib": 2})",
+        "mem_size_mib: 2 MiB is out of range 4..1048576 MiB");
   check("/drives/a", R"({"drive_id": "b", "path_on_host": "/x"})", "drive_id: does not match");
   check("/network-interfaces/eth0",
         R"({"iface_id": "eth0", "host_dev_name": "t", "guest_mac": "zz"})", "guest_mac");
@@ -203,7 +205,7 @@ TEST_F(VmmApiConfig, UnsupportedValuesAreRejected) {
               "huge_pages: expected \"None\" or \"2M\"");
   ExpectFault(Request(api, "PUT", "/machine-config",
                       R"({"vcpu_count": 2, "mem_size_mib": 65, "huge_pages": "2M"})"),
-              "mem_size_mib: 65 is not a multiple of 2 MiB, as huge_pages \"2M\" needs");
+              "mem_size_mib: 65 MiB is not a multiple of 2 MiB, as huge pages need");
   ExpectFault(Request(api, "PUT", "/entropy",
                       R"({"rate_limiter": {"bandwidth": {"size": 1000, "refill_time": 100}}})"),
               "rate_limiter: rate limiting is not supported");
@@ -382,7 +384,7 @@ TEST_F(VmmApiConfig, MachineConfigCanBeReadAndPatched) {
               "vcpu_count: 0 is out of range");
   ExpectFault(Request(api, "PATCH", "/machine-config", R"({"cpus": 2})"), "cpus: unknown field");
   ExpectFault(Request(api, "PATCH", "/machine-config", R"({"mem_size_mib": 7})"),
-              "mem_size_mib: 7 is not a multiple of 2 MiB");
+              "mem_size_mib: 7 MiB is not a multiple of 2 MiB");
   EXPECT_EQ(get()["mem_size_mib"], 256) << "failed requests change nothing";
   // PUT replaces the whole machine configuration, as Firecracker's does.
   EXPECT_EQ(

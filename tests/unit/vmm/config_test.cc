@@ -35,10 +35,13 @@ TEST(VmmConfig, UnknownFieldsAreNamed) {
 }
 
 TEST(VmmConfig, WrongTypesAreNamed) {
-  ExpectError(ParseConfigJson(R"({"machine": {"cpus": "two"}})"), "machine.cpus: expected unsigned");
-  ExpectError(ParseConfigJson(R"({"machine": {"cpus": -1}})"), "machine.cpus: must not be negative");
+  ExpectError(ParseConfigJson(R"({"machine": {"cpus": "two"}})"),
+              "machine.cpus: expected unsigned");
+  ExpectError(ParseConfigJson(R"({"machine": {"cpus": -1}})"),
+              "machine.cpus: must not be negative");
   ExpectError(ParseConfigJson(R"({"boot": {"kernel": 7}})"), "boot.kernel: expected string");
-  ExpectError(ParseConfigJson(R"({"machine": {"hugepages": 1}})"), "machine.hugepages: expected boolean");
+  ExpectError(ParseConfigJson(R"({"machine": {"hugepages": 1}})"),
+              "machine.hugepages: expected boolean");
   ExpectError(ParseConfigJson(R"({"boot": []})"), "boot: expected object");
   ExpectError(ParseConfigJson("[1]"), "top level");
   ExpectError(ParseConfigJson("{"), "invalid JSON");
@@ -63,7 +66,8 @@ TEST(VmmConfig, RangesAreChecked) {
   config.memory_mib = 64;
   config.boot.kernel_path.clear();
   EXPECT_FALSE(ValidateConfig(config));
-  ExpectError(ParseConfigJson(R"({"machine": {"cpus": 100000}})"), "machine.cpus: 100000 is out of range");
+  ExpectError(ParseConfigJson(R"({"machine": {"cpus": 100000}})"),
+              "machine.cpus: 100000 is out of range");
 }
 
 // A config file's range errors name the JSON field (hull-vmm adds the file's path), not the
@@ -76,11 +80,46 @@ TEST(VmmConfig, RangeErrorsNameTheJsonField) {
   ExpectError(ParseConfigJson(R"({"machine": {"cpus": 0}})"),
               "machine.cpus: 0 is out of range 1..254");
   ExpectError(ParseConfigJson(R"({"machine": {"memory_mib": 33, "hugepages": true}})"),
-              "machine.memory_mib: 33 MiB is not a multiple of 2 MiB, as machine.hugepages needs");
+              "machine.memory_mib: 33 MiB is not a multiple of 2 MiB, as huge pages need");
   ExpectError(ParseConfigJson(R"({"vsock": {"guest_cid": 2, "uds_path": "/v"}})"),
               "vsock.guest_cid: 2 is out of range 3..4294967294");
   ExpectError(ParseConfigJson(R"({"network_interfaces": [{"tap": "a-name-of-sixteen"}]})"),
               "network_interfaces[0].tap: \"a-name-of-sixteen\" is longer than 15 bytes");
+}
+
+// The flags, the config file and the API share these checks; each names its own field.
+TEST(VmmConfig, RangeChecksNameTheCallersField) {
+  auto expect_error = [](const Result<void>& r, const std::string& text) {
+    ASSERT_FALSE(r) << text;
+    EXPECT_EQ(r.error().ToString(), text);
+  };
+  EXPECT_TRUE(CheckVcpuCount(1, "cpus"));
+  EXPECT_TRUE(CheckVcpuCount(kMaxVcpus, "cpus"));
+  expect_error(CheckVcpuCount(0, "vcpu_count"), "vcpu_count: 0 is out of range 1..254");
+  expect_error(CheckVcpuCount(255, "machine.cpus"), "machine.cpus: 255 is out of range 1..254");
+  EXPECT_TRUE(CheckMemoryMib(kMinMemoryMib, false, "memory"));
+  EXPECT_TRUE(CheckMemoryMib(kMaxMemoryMib, true, "memory"));
+  EXPECT_TRUE(CheckMemoryMib(33, false, "memory")) << "any size without huge pages";
+  expect_error(CheckMemoryMib(3, false, "mem_size_mib"),
+               "mem_size_mib: 3 MiB is out of range 4..1048576 MiB");
+  expect_error(CheckMemoryMib(kMaxMemoryMib + 2, true, "memory"),
+               "memory: 1048578 MiB is out of range 4..1048576 MiB");
+  expect_error(CheckMemoryMib(33, true, "memory"),
+               "memory: 33 MiB is not a multiple of 2 MiB, as huge pages need");
+  EXPECT_TRUE(CheckGuestCid(3, "guest_cid"));
+  EXPECT_TRUE(CheckGuestCid(0xfffffffe, "guest_cid"));
+  expect_error(CheckGuestCid(2, "guest_cid"), "guest_cid: 2 is out of range 3..4294967294");
+  expect_error(CheckGuestCid(0xffffffff, "vsock.guest_cid"),
+               "vsock.guest_cid: 4294967295 is out of range 3..4294967294");
+  // ValidateConfig checks what the flags set.
+  VmConfig config;
+  config.boot.kernel_path = "/k";
+  config.memory_mib = 33;
+  EXPECT_TRUE(ValidateConfig(config));
+  config.hugepages = true;
+  auto r = ValidateConfig(config);
+  ASSERT_FALSE(r);
+  EXPECT_EQ(r.error().ToString(), "memory: 33 MiB is not a multiple of 2 MiB, as huge pages need");
 }
 
 TEST(VmmConfig, TapNamesAreChecked) {
@@ -110,14 +149,16 @@ TEST(VmmConfig, ConsoleForms) {
 }
 
 TEST(VmmConfig, DrivesAndRng) {
-  auto config = ParseConfigJson(R"({"drives": [{"path": "/a.img"}, {"path": "/b.img", "readonly": true}],
+  auto config =
+      ParseConfigJson(R"({"drives": [{"path": "/a.img"}, {"path": "/b.img", "readonly": true}],
                                     "rng": true})");
   ASSERT_TRUE(config) << config.error().ToString();
   ASSERT_EQ(config->disks.size(), 2u);
   EXPECT_EQ(config->disks[1].path, "/b.img");
   EXPECT_TRUE(config->disks[1].read_only);
   EXPECT_TRUE(config->rng);
-  ExpectError(ParseConfigJson(R"({"drives": [{"path": "/a", "cache": "none"}]})"), "drives[0].cache: unknown field");
+  ExpectError(ParseConfigJson(R"({"drives": [{"path": "/a", "cache": "none"}]})"),
+              "drives[0].cache: unknown field");
   ExpectError(ParseConfigJson(R"({"drives": [{"readonly": true}]})"), "drives[0].path: required");
   ExpectError(ParseConfigJson(R"({"drives": {}})"), "drives: expected array");
   EXPECT_TRUE(ParseDisk("/x.img,readonly")->read_only);
@@ -167,7 +208,8 @@ TEST(VmmConfig, TooManyDevices) {
 }
 
 TEST(VmmConfig, NetworkInterfaces) {
-  auto config = ParseConfigJson(R"({"network_interfaces": [{"tap": "tap0", "mac": "06:00:00:00:00:01"}]})");
+  auto config =
+      ParseConfigJson(R"({"network_interfaces": [{"tap": "tap0", "mac": "06:00:00:00:00:01"}]})");
   ASSERT_TRUE(config) << config.error().ToString();
   ASSERT_EQ(config->nets.size(), 1u);
   EXPECT_EQ(config->nets[0].tap, "tap0");
@@ -199,7 +241,8 @@ TEST(VmmConfig, Vsock) {
   ASSERT_TRUE(config->vsock);
   EXPECT_EQ(config->vsock->guest_cid, 3u);
   ExpectError(ParseConfigJson(R"({"vsock": {"guest_cid": 3}})"), "vsock.uds_path: required");
-  ExpectError(ParseConfigJson(R"({"vsock": {"cid": 3, "uds_path": "/x"}})"), "vsock.cid: unknown field");
+  ExpectError(ParseConfigJson(R"({"vsock": {"cid": 3, "uds_path": "/x"}})"),
+              "vsock.cid: unknown field");
   auto parsed = ParseVsock("cid=7,uds=/tmp/v.sock");
   ASSERT_TRUE(parsed);
   EXPECT_EQ(parsed->guest_cid, 7u);
@@ -211,7 +254,8 @@ TEST(VmmConfig, Vsock) {
   bad.vsock = VsockConfig{2, "/a"};
   auto r = ValidateConfig(bad);
   ASSERT_FALSE(r);
-  EXPECT_NE(r.error().ToString().find("CID 2 is out of range"), std::string::npos);
+  EXPECT_NE(r.error().ToString().find("vsock: guest CID: 2 is out of range 3..4294967294"),
+            std::string::npos);
 }
 
 }  // namespace

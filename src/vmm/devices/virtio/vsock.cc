@@ -29,8 +29,10 @@ Result<sockaddr_un> UnixAddress(const std::string& path) {
 
 Result<std::unique_ptr<Vsock>> Vsock::Open(uint64_t guest_cid, const std::string& uds_path,
                                            VsockLimits limits) {
-  if (guest_cid < 3 || guest_cid > 0xfffffffe)
-    return Fail("vsock: guest CID " + std::to_string(guest_cid) + " is out of range 3..4294967294");
+  // hull-vmm checks its configuration first (CheckGuestCid); this guard is for other callers.
+  if (guest_cid < kMinGuestCid || guest_cid > kMaxGuestCid)
+    return Fail("vsock: guest CID " + std::to_string(guest_cid) + " is out of range " +
+                std::to_string(kMinGuestCid) + ".." + std::to_string(kMaxGuestCid));
   sockaddr_un address = TRY_CTX(UnixAddress(uds_path), "vsock");
   if (limits.max_connections == 0) {
     // Leave the VMM's own fds (vCPUs, eventfds, disks, console) room below the fd limit.

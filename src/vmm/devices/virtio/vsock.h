@@ -69,6 +69,9 @@ class Vsock : public VirtioDevice {
  public:
   static constexpr uint32_t kDeviceType = 19;
   static constexpr uint64_t kHostCid = 2;
+  // Guest CIDs: 0-2 are the hypervisor, local and host addresses; 2^32 - 1 is VMADDR_CID_ANY.
+  static constexpr uint64_t kMinGuestCid = 3;
+  static constexpr uint64_t kMaxGuestCid = 0xfffffffe;
   static constexpr size_t kReceiveQueue = 0, kTransmitQueue = 1, kEventQueue = 2;
   static constexpr uint16_t kTypeStream = 1;
   static constexpr uint16_t kOpRequest = 1, kOpResponse = 2, kOpReset = 3, kOpShutdown = 4,
