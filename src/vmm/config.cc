@@ -7,6 +7,7 @@
 #include "vmm/devices/virtio/block.h"
 #include "vmm/devices/virtio/net.h"
 #include "vmm/devices/virtio/vsock.h"
+#include "vmm/json_fields.h"
 #include "vmm/seccomp_filter.h"
 
 namespace hull::vmm {
@@ -175,135 +176,76 @@ Result<void> ValidateConfig(const VmConfig& config) {
   return {};
 }
 
-namespace {
-
-using Json = nlohmann::json;
-
-Result<void> RejectUnknown(const Json& object, std::string_view where,
-                           std::initializer_list<std::string_view> known) {
-  for (const auto& [key, value] : object.items()) {
-    bool found = false;
-    for (std::string_view k : known) found = found || k == key;
-    if (!found) return Fail(std::string(where) + key + ": unknown field");
-  }
-  return {};
-}
-
-Result<std::string> GetString(const Json& object, const char* key, std::string_view where) {
-  const Json& value = object.at(key);
-  if (!value.is_string()) return Fail(std::string(where) + key + ": expected string");
-  return value.get<std::string>();
-}
-
-Result<uint64_t> GetUnsigned(const Json& object, const char* key, std::string_view where) {
-  const Json& value = object.at(key);
-  if (!value.is_number_unsigned()) {
-    if (value.is_number_integer()) return Fail(std::string(where) + key + ": must not be negative");
-    return Fail(std::string(where) + key + ": expected unsigned integer");
-  }
-  return value.get<uint64_t>();
-}
-
-Result<bool> GetBool(const Json& object, const char* key, std::string_view where) {
-  const Json& value = object.at(key);
-  if (!value.is_boolean()) return Fail(std::string(where) + key + ": expected boolean");
-  return value.get<bool>();
-}
-
-}  // namespace
-
 Result<VmConfig> ParseConfigJson(std::string_view text, VmConfig config) {
-  Json root = Json::parse(text, nullptr, /*allow_exceptions=*/false);
+  nlohmann::json root = nlohmann::json::parse(text, nullptr, /*allow_exceptions=*/false);
   if (root.is_discarded()) return Fail("invalid JSON");
   if (!root.is_object()) return Fail("expected a JSON object at the top level");
-  TRY(RejectUnknown(
-      root, "", {"boot", "machine", "console", "drives", "network_interfaces", "vsock", "rng"}));
-  if (root.contains("boot")) {
-    const Json& boot = root["boot"];
-    if (!boot.is_object()) return Fail("boot: expected object");
-    TRY(RejectUnknown(boot, "boot.", {"kernel", "initrd", "cmdline"}));
-    if (boot.contains("kernel")) config.boot.kernel_path = TRY(GetString(boot, "kernel", "boot."));
-    if (boot.contains("initrd")) config.boot.initrd_path = TRY(GetString(boot, "initrd", "boot."));
-    if (boot.contains("cmdline")) config.boot.cmdline = TRY(GetString(boot, "cmdline", "boot."));
+  // null is not a way to leave a field out of a file.
+  constexpr JsonFields::Null kNull = JsonFields::Null::kIsWrongType;
+  JsonFields file = TRY(JsonFields::Of(
+      std::move(root), "",
+      {"boot", "machine", "console", "drives", "network_interfaces", "vsock", "rng"}, kNull));
+  if (auto boot = TRY(file.OptionalObject("boot", {"kernel", "initrd", "cmdline"}))) {
+    if (auto kernel = TRY(boot->OptionalString("kernel"))) config.boot.kernel_path = *kernel;
+    if (auto initrd = TRY(boot->OptionalString("initrd"))) config.boot.initrd_path = *initrd;
+    if (auto cmdline = TRY(boot->OptionalString("cmdline"))) config.boot.cmdline = *cmdline;
   }
-  if (root.contains("machine")) {
-    const Json& machine = root["machine"];
-    if (!machine.is_object()) return Fail("machine: expected object");
-    TRY(RejectUnknown(machine, "machine.", {"cpus", "memory_mib", "hugepages", "memfd", "acpi"}));
+  if (auto machine = TRY(
+          file.OptionalObject("machine", {"cpus", "memory_mib", "hugepages", "memfd", "acpi"}))) {
     // Ranges are checked here too, so that errors name the file's field (hull-vmm adds the
     // file's path); ValidateConfig checks the merged configuration again.
-    if (machine.contains("cpus")) {
-      uint64_t cpus = TRY(GetUnsigned(machine, "cpus", "machine."));
-      TRY(CheckVcpuCount(cpus, "machine.cpus"));
-      config.cpus = static_cast<uint32_t>(cpus);
+    if (auto cpus = TRY(machine->OptionalUnsigned("cpus"))) {
+      TRY(CheckVcpuCount(*cpus, machine->Name("cpus")));
+      config.cpus = static_cast<uint32_t>(*cpus);
     }
-    if (machine.contains("memory_mib")) {
-      config.memory_mib = TRY(GetUnsigned(machine, "memory_mib", "machine."));
-      TRY(CheckMemoryMib(config.memory_mib, /*hugepages=*/false, "machine.memory_mib"));
+    std::optional<uint64_t> memory = TRY(machine->OptionalUnsigned("memory_mib"));
+    if (memory) {
+      TRY(CheckMemoryMib(*memory, /*hugepages=*/false, machine->Name("memory_mib")));
+      config.memory_mib = *memory;
     }
-    if (machine.contains("hugepages")) {
-      config.hugepages = TRY(GetBool(machine, "hugepages", "machine."));
-      if (machine.contains("memory_mib"))
-        TRY(CheckMemoryMib(config.memory_mib, config.hugepages, "machine.memory_mib"));
+    if (auto hugepages = TRY(machine->OptionalBool("hugepages"))) {
+      config.hugepages = *hugepages;
+      // Once they are known, huge pages may need a multiple of 2 MiB.
+      if (memory) TRY(CheckMemoryMib(*memory, *hugepages, machine->Name("memory_mib")));
     }
-    if (machine.contains("memfd")) config.memfd = TRY(GetBool(machine, "memfd", "machine."));
-    if (machine.contains("acpi")) config.acpi = TRY(GetBool(machine, "acpi", "machine."));
+    if (auto memfd = TRY(machine->OptionalBool("memfd"))) config.memfd = *memfd;
+    if (auto acpi = TRY(machine->OptionalBool("acpi"))) config.acpi = *acpi;
   }
-  if (root.contains("drives")) {
-    const Json& drives = root["drives"];
-    if (!drives.is_array()) return Fail("drives: expected array");
+  if (auto drives = TRY(file.OptionalObjects("drives", {"path", "readonly", "id"}))) {
     config.disks.clear();
-    for (size_t i = 0; i < drives.size(); ++i) {
-      std::string where = "drives[" + std::to_string(i) + "].";
-      const Json& drive = drives[i];
-      if (!drive.is_object()) return Fail(where.substr(0, where.size() - 1) + ": expected object");
-      TRY(RejectUnknown(drive, where, {"path", "readonly", "id"}));
-      if (!drive.contains("path")) return Fail(where + "path: required");
+    for (const JsonFields& drive : *drives) {
       DiskConfig disk;
-      disk.path = TRY(GetString(drive, "path", where));
-      if (drive.contains("readonly")) disk.read_only = TRY(GetBool(drive, "readonly", where));
-      if (drive.contains("id")) {
-        disk.id = TRY(GetString(drive, "id", where));
-        TRY(ValidateDiskId(disk.id, where + "id"));
+      disk.path = TRY(drive.String("path"));
+      disk.read_only = TRY(drive.OptionalBool("readonly")).value_or(false);
+      if (auto id = TRY(drive.OptionalString("id"))) {
+        disk.id = *id;
+        TRY(ValidateDiskId(disk.id, drive.Name("id")));
       }
       config.disks.push_back(std::move(disk));
     }
   }
-  if (root.contains("network_interfaces")) {
-    const Json& nets = root["network_interfaces"];
-    if (!nets.is_array()) return Fail("network_interfaces: expected array");
+  if (auto nets = TRY(file.OptionalObjects("network_interfaces", {"tap", "mac"}))) {
     config.nets.clear();
-    for (size_t i = 0; i < nets.size(); ++i) {
-      std::string where = "network_interfaces[" + std::to_string(i) + "].";
-      const Json& item = nets[i];
-      if (!item.is_object()) return Fail(where.substr(0, where.size() - 1) + ": expected object");
-      TRY(RejectUnknown(item, where, {"tap", "mac"}));
-      if (!item.contains("tap")) return Fail(where + "tap: required");
+    for (const JsonFields& item : *nets) {
       NetConfig net;
-      net.tap = TRY(GetString(item, "tap", where));
-      TRY_CTX(ValidateTapName(net.tap), where + "tap");
-      if (item.contains("mac")) {
-        net.mac = TRY(GetString(item, "mac", where));
-        TRY_CTX(virtio::ParseMac(net.mac), where + "mac");
+      net.tap = TRY(item.String("tap"));
+      TRY_CTX(ValidateTapName(net.tap), item.Name("tap"));
+      if (auto mac = TRY(item.OptionalString("mac"))) {
+        net.mac = *mac;
+        TRY_CTX(virtio::ParseMac(net.mac), item.Name("mac"));
       }
       config.nets.push_back(std::move(net));
     }
   }
-  if (root.contains("vsock")) {
-    const Json& vsock = root["vsock"];
-    if (!vsock.is_object()) return Fail("vsock: expected object");
-    TRY(RejectUnknown(vsock, "vsock.", {"guest_cid", "uds_path"}));
-    if (!vsock.contains("guest_cid")) return Fail("vsock.guest_cid: required");
-    if (!vsock.contains("uds_path")) return Fail("vsock.uds_path: required");
-    config.vsock = VsockConfig{TRY(GetUnsigned(vsock, "guest_cid", "vsock.")),
-                               TRY(GetString(vsock, "uds_path", "vsock."))};
-    TRY(CheckGuestCid(config.vsock->guest_cid, "vsock.guest_cid"));
+  if (auto vsock = TRY(file.OptionalObject("vsock", {"guest_cid", "uds_path"}))) {
+    uint64_t cid = TRY(vsock->Unsigned("guest_cid"));
+    std::string uds_path = TRY(vsock->String("uds_path"));
+    TRY(CheckGuestCid(cid, vsock->Name("guest_cid")));
+    config.vsock = VsockConfig{cid, std::move(uds_path)};
   }
-  if (root.contains("rng")) config.rng = TRY(GetBool(root, "rng", ""));
-  if (root.contains("console")) {
-    std::string console = TRY(GetString(root, "console", ""));
-    config.console = TRY(ParseConsole(console));
-  }
+  if (auto rng = TRY(file.OptionalBool("rng"))) config.rng = *rng;
+  if (auto console = TRY(file.OptionalString("console")))
+    config.console = TRY(ParseConsole(*console));
   return config;
 }
 

@@ -215,6 +215,11 @@ TEST_F(VmmApiConfig, UnsupportedValuesAreRejected) {
   // What the defaults mean is accepted: no limiter, SMT off, no dirty tracking.
   EXPECT_EQ(Request(api, "PUT", "/entropy", R"({"rate_limiter": {}})").status, 204);
   EXPECT_EQ(Request(api, "PUT", "/entropy", R"({"rate_limiter": null})").status, 204);
+  EXPECT_EQ(Request(api, "PUT", "/boot-source",
+                    R"({"kernel_image_path": ")" + Path("k") + R"(", "initrd_path": null})")
+                .status,
+            204)
+      << "a null field is left out";
   EXPECT_EQ(Request(api, "PUT", "/entropy", R"({"rate_limiter": {"bandwidth": null, "ops": null}})")
                 .status,
             204);

@@ -46,6 +46,12 @@ TEST(VmmConfig, WrongTypesAreNamed) {
   ExpectError(ParseConfigJson("[1]"), "top level");
   ExpectError(ParseConfigJson("{"), "invalid JSON");
   ExpectError(ParseConfigJson(R"({"console": "tty"})"), "console \"tty\"");
+  // null does not leave a field out of a file (the API takes it so, for Firecracker's clients).
+  ExpectError(ParseConfigJson(R"({"boot": {"kernel": null}})"),
+              "boot.kernel: expected string, got null");
+  ExpectError(ParseConfigJson(R"({"machine": null})"), "machine: expected object, got null");
+  ExpectError(ParseConfigJson(R"({"drives": [null]})"), "drives[0]: expected object, got null");
+  ExpectError(ParseConfigJson(R"({"rng": null})"), "rng: expected boolean, got null");
 }
 
 TEST(VmmConfig, RangesAreChecked) {
