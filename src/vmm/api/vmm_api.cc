@@ -88,22 +88,26 @@ Result<void> CheckFile(const std::string& path, bool writable) {
   return {};
 }
 
-std::vector<DiskConfig> DisksInOrder(const std::vector<VmmApi::Drive>& drives) {
-  std::vector<DiskConfig> disks;
-  for (const auto& drive : drives)
-    if (drive.root) disks.push_back(drive.disk);
-  for (const auto& drive : drives)
-    if (!drive.root) disks.push_back(drive.disk);
-  return disks;
-}
-
 }  // namespace
 
-VmmApi::VmmApi(VmConfig initial) : config_(std::move(initial)) {
-  for (size_t i = 0; i < config_.disks.size(); ++i)
-    drives_.push_back({"disk" + std::to_string(i), config_.disks[i], false});
-  for (size_t i = 0; i < config_.nets.size(); ++i)
-    nets_.push_back({"net" + std::to_string(i), config_.nets[i]});
+VmConfig VmmApi::Collected::Config() const {
+  VmConfig config = settings;
+  for (const Drive& drive : drives)
+    if (drive.root) config.disks.push_back(drive.disk);
+  for (const Drive& drive : drives)
+    if (!drive.root) config.disks.push_back(drive.disk);
+  for (const Interface& iface : nets) config.nets.push_back(iface.net);
+  return config;
+}
+
+VmmApi::VmmApi(VmConfig initial) {
+  for (size_t i = 0; i < initial.disks.size(); ++i)
+    collected_.drives.push_back({"disk" + std::to_string(i), std::move(initial.disks[i]), false});
+  for (size_t i = 0; i < initial.nets.size(); ++i)
+    collected_.nets.push_back({"net" + std::to_string(i), std::move(initial.nets[i])});
+  initial.disks.clear();
+  initial.nets.clear();
+  collected_.settings = std::move(initial);
 }
 
 std::string VmmApi::StateName() const {
@@ -118,9 +122,9 @@ HttpResponse VmmApi::Handle(const HttpRequest& request) {
         Json{{"id", "hull-vmm"}, {"state", StateName()}, {"vmm_version", hull::kVersion}}.dump()};
   }
   if (request.method == "GET" && request.path == "/vm/config")
-    return {200, ConfigJson(config_).dump()};
+    return {200, ConfigJson(config()).dump()};
   if (request.method == "GET" && request.path == "/machine-config")
-    return {200, MachineJson(config_).dump()};
+    return {200, MachineJson(collected_.settings).dump()};
   if (request.method == "GET" && request.path == "/metrics") {
     if (!vm_) return {200, Json{{"state", StateName()}}.dump()};
     Vm::Metrics m = vm_->GetMetrics();
@@ -138,10 +142,10 @@ HttpResponse VmmApi::Handle(const HttpRequest& request) {
     if (vm_)
       return Fault(400,
                    "the VM has started; /machine-config can only be changed before InstanceStart");
-    VmConfig next = config_;
+    VmConfig next = collected_.settings;
     if (auto r = UpdateMachine(request.body, /*replace=*/false, next); !r)
       return FromError(r.error());
-    config_ = std::move(next);
+    collected_.settings = std::move(next);
     return {204, ""};
   }
   if (request.method == "PUT") return Put(request.path, request.body);
@@ -277,34 +281,27 @@ HttpResponse VmmApi::Put(const std::string& path, const std::string& body) {
   if (vm_)
     return Fault(400, "the VM has started; " + path + " can only be set before InstanceStart");
   auto apply = [&]() -> Result<void> {
-    VmConfig next = config_;
-    std::vector<Drive> drives = drives_;
-    std::vector<Interface> nets = nets_;
+    Collected next = collected_;
     if (path == "/boot-source") {
-      TRY(PutBootSource(body, next));
+      TRY(PutBootSource(body, next.settings));
     } else if (path == "/machine-config") {
-      TRY(UpdateMachine(body, /*replace=*/true, next));
+      TRY(UpdateMachine(body, /*replace=*/true, next.settings));
     } else if (StartsWith(path, "/drives/")) {
-      TRY(PutDrive(path.substr(8), body, drives));
-      next.disks = DisksInOrder(drives);
+      TRY(PutDrive(path.substr(8), body, next.drives));
     } else if (StartsWith(path, "/network-interfaces/")) {
-      TRY(PutInterface(path.substr(20), body, nets));
-      next.nets.clear();
-      for (const Interface& iface : nets) next.nets.push_back(iface.net);
+      TRY(PutInterface(path.substr(20), body, next.nets));
     } else if (path == "/vsock") {
-      TRY(PutVsock(body, next));
+      TRY(PutVsock(body, next.settings));
     } else if (path == "/entropy") {
       RequestBody b = TRY(RequestBody::Parse(body, {"rate_limiter"}));
       TRY(b.CheckNoRateLimiter("rate_limiter"));
-      next.rng = true;
+      next.settings.rng = true;
     }
     // Check everything but the not-yet-given kernel.
-    VmConfig check = next;
+    VmConfig check = next.Config();
     if (check.boot.kernel_path.empty()) check.boot.kernel_path = "-";
     TRY(ValidateConfig(check));
-    config_ = std::move(next);
-    drives_ = std::move(drives);
-    nets_ = std::move(nets);
+    collected_ = std::move(next);
     return {};
   };
   if (auto r = apply(); !r) return FromError(r.error());
@@ -313,7 +310,7 @@ HttpResponse VmmApi::Put(const std::string& path, const std::string& body) {
 
 Result<void> VmmApi::Start() {
   if (vm_) return Fail("the VM has already started");
-  vm_ = TRY(Vm::Create(config_));
+  vm_ = TRY(Vm::Create(config()));
   return {};
 }
 

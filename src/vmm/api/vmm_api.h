@@ -69,14 +69,26 @@ class VmmApi {
   // Builds the VM from the collected configuration (what InstanceStart does).
   [[nodiscard]] Result<void> Start();
   Vm* vm() { return vm_.get(); }
-  const VmConfig& config() const { return config_; }
+  // The collected configuration, as Start() would use it.
+  VmConfig config() const { return collected_.Config(); }
 
  private:
   HttpResponse Put(const std::string& path, const std::string& body);
   HttpResponse Action(const std::string& body);
   HttpResponse PatchVm(const std::string& body);
   std::string StateName() const;
-  // Each applies one request to `next` (and the drive/interface lists), or fails naming the
+  // What the requests have set so far: the drives and interfaces by id, in the order first put,
+  // and everything else in `settings` (whose disks and nets stay empty).
+  struct Collected {
+    VmConfig settings;
+    std::vector<Drive> drives;
+    std::vector<Interface> nets;
+    // `settings` with the drives (the root device first, then the others in order) and the
+    // interfaces.
+    VmConfig Config() const;
+  };
+
+  // Each applies one request to `next` (or the drive/interface list), or fails naming the
   // field; nothing is kept unless the whole request is valid.
   [[nodiscard]] Result<void> PutBootSource(const std::string& body, VmConfig& next);
   [[nodiscard]] Result<void> UpdateMachine(const std::string& body, bool replace, VmConfig& next);
@@ -86,10 +98,7 @@ class VmmApi {
                                           std::vector<Interface>& nets);
   [[nodiscard]] Result<void> PutVsock(const std::string& body, VmConfig& next);
 
-  VmConfig config_;
-  // In the order first put (config_.disks has the root device first, then these in order).
-  std::vector<Drive> drives_;
-  std::vector<Interface> nets_;
+  Collected collected_;
   std::unique_ptr<Vm> vm_;
 };
 

@@ -252,6 +252,13 @@ TEST_F(VmmApiConfig, DrivesKeepTheirOrderWithTheRootDeviceFirst) {
             204);
   EXPECT_EQ(paths(), (std::vector<std::string>{Path("r.img"), Path("c.img"), Path("a.img")}));
   EXPECT_TRUE(api.config().disks[1].read_only);
+  // GET /vm/config shows them in the order the VM gets them.
+  auto config = nlohmann::json::parse(Request(api, "GET", "/vm/config").body, nullptr, false);
+  ASSERT_TRUE(config.contains("drives") && config["drives"].size() == 3u) << config.dump();
+  EXPECT_EQ(config["drives"][0]["path"], Path("r.img"));
+  EXPECT_EQ(config["drives"][1]["path"], Path("c.img"));
+  EXPECT_EQ(config["drives"][1]["readonly"], true);
+  EXPECT_EQ(config["drives"][2]["path"], Path("a.img"));
   ExpectFault(
       Request(api, "PUT", "/drives/other", Drive("other", "a.img", R"(, "is_root_device": true)")),
       "drive \"other\": is_root_device: drive \"root\" is already the root device");
