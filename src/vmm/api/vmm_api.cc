@@ -138,19 +138,8 @@ HttpResponse VmmApi::Handle(const HttpRequest& request) {
   }
   if (request.method == "PUT" && request.path == "/actions") return Action(request.body);
   if (request.method == "PATCH" && request.path == "/vm") return PatchVm(request.body);
-  if (request.method == "PATCH" && request.path == "/machine-config") {
-    if (vm_)
-      return Fault(400,
-                   "the VM has started; /machine-config can only be changed before InstanceStart");
-    VmConfig next = collected_.settings;
-    if (auto r = UpdateMachine(request.body, /*replace=*/false, next); !r)
-      return FromError(r.error());
-    collected_.settings = std::move(next);
-    return {204, ""};
-  }
-  if (request.method == "PUT") return Put(request.path, request.body);
-  if (request.method == "GET" || request.method == "PATCH")
-    return Fault(404, "no such resource: " + request.path);
+  if (request.method == "PUT" || request.method == "PATCH") return Configure(request);
+  if (request.method == "GET") return Fault(404, "no such resource: " + request.path);
   return Fault(405, "method " + request.method + " is not supported");
 }
 
@@ -273,10 +262,15 @@ Result<void> VmmApi::PutVsock(const std::string& body, VmConfig& next) {
   return {};
 }
 
-HttpResponse VmmApi::Put(const std::string& path, const std::string& body) {
-  bool known = path == "/boot-source" || path == "/machine-config" || path == "/vsock" ||
-               path == "/entropy" || StartsWith(path, "/drives/") ||
-               StartsWith(path, "/network-interfaces/");
+HttpResponse VmmApi::Configure(const HttpRequest& request) {
+  const std::string& path = request.path;
+  const std::string& body = request.body;
+  // PATCH: /machine-config only, changing what it names; PUT: any resource, replacing it.
+  bool patch = request.method == "PATCH";
+  bool known =
+      path == "/machine-config" ||
+      (!patch && (path == "/boot-source" || path == "/vsock" || path == "/entropy" ||
+                  StartsWith(path, "/drives/") || StartsWith(path, "/network-interfaces/")));
   if (!known) return Fault(404, "no such resource: " + path);
   if (vm_)
     return Fault(400, "the VM has started; " + path + " can only be set before InstanceStart");
@@ -285,7 +279,7 @@ HttpResponse VmmApi::Put(const std::string& path, const std::string& body) {
     if (path == "/boot-source") {
       TRY(PutBootSource(body, next.settings));
     } else if (path == "/machine-config") {
-      TRY(UpdateMachine(body, /*replace=*/true, next.settings));
+      TRY(UpdateMachine(body, /*replace=*/!patch, next.settings));
     } else if (StartsWith(path, "/drives/")) {
       TRY(PutDrive(path.substr(8), body, next.drives));
     } else if (StartsWith(path, "/network-interfaces/")) {

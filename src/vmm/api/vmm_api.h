@@ -73,7 +73,9 @@ class VmmApi {
   VmConfig config() const { return collected_.Config(); }
 
  private:
-  HttpResponse Put(const std::string& path, const std::string& body);
+  // PUT of a resource that describes the VM, PATCH of /machine-config: before the start only,
+  // validated as a whole (ValidateConfig) and kept only when valid.
+  HttpResponse Configure(const HttpRequest& request);
   HttpResponse Action(const std::string& body);
   HttpResponse PatchVm(const std::string& body);
   std::string StateName() const;

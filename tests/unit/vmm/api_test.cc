@@ -366,6 +366,19 @@ TEST_F(VmmApiConfig, DisksAndNetsFromFlagsAreKept) {
   EXPECT_FALSE(api.config().disks[0].read_only);
 }
 
+// PATCH is validated as a whole, as PUT is: a configuration that cannot start (here a --net
+// tap name that is too long) is not made to look accepted.
+TEST_F(VmmApiConfig, PatchIsValidatedAsPutIs) {
+  VmConfig initial;
+  initial.nets.push_back({"a-name-of-sixteen", ""});
+  VmmApi api(initial);
+  const std::string expected = "\"a-name-of-sixteen\" is longer than 15 bytes";
+  ExpectFault(Request(api, "PUT", "/machine-config", R"({"vcpu_count": 2, "mem_size_mib": 64})"),
+              expected);
+  ExpectFault(Request(api, "PATCH", "/machine-config", R"({"vcpu_count": 2})"), expected);
+  EXPECT_EQ(api.config().cpus, 1u) << "failed requests change nothing";
+}
+
 TEST_F(VmmApiConfig, MachineConfigCanBeReadAndPatched) {
   VmmApi api({});
   auto get = [&] {
