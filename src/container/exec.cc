@@ -85,7 +85,9 @@ Result<int> Exec(const StateStore& store, const ExecOptions& options) {
   TRY(oci::ValidateProcess(options.process, "process"));
   TRY(CheckPreservedFds(options.preserve_fds));
   // Relative to where the runtime was called, as for create and run.
-  const std::string pid_file = TRY_CTX(linux::AbsoluteFromCwd(options.pid_file), "--pid-file");
+  std::string pid_file;
+  if (!options.pid_file.empty())
+    pid_file = TRY_CTX(linux::AbsoluteFromCwd(options.pid_file), "--pid-file");
   if (!ProcessAlive(record.pid, record.pid_start_time))
     return Fail(EINVAL, "cannot exec in container " + Quote(options.id) + ": it is stopped");
   // Container processes cannot open /proc/PID/exe of a non-dumpable process: the runtime's

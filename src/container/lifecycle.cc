@@ -68,7 +68,8 @@ namespace {
 // --pid-file relative to where the runtime was called, as in runc: Launch works from the bundle.
 Result<CreateOptions> WithAbsolutePidFile(const CreateOptions& options) {
   CreateOptions absolute = options;
-  absolute.pid_file = TRY_CTX(linux::AbsoluteFromCwd(options.pid_file), "--pid-file");
+  if (!options.pid_file.empty())
+    absolute.pid_file = TRY_CTX(linux::AbsoluteFromCwd(options.pid_file), "--pid-file");
   return absolute;
 }
 
