@@ -63,21 +63,8 @@ void RunPoststart(const oci::Spec& spec, const ContainerRecord& record) {
 
 }  // namespace
 
-namespace {
-
-// --pid-file relative to where the runtime was called, as in runc: Launch works from the bundle.
-Result<CreateOptions> WithAbsolutePidFile(const CreateOptions& options) {
-  CreateOptions absolute = options;
-  if (!options.pid_file.empty())
-    absolute.pid_file = TRY_CTX(linux::AbsoluteFromCwd(options.pid_file), "--pid-file");
-  return absolute;
-}
-
-}  // namespace
-
 Result<void> Create(const StateStore& store, const CreateOptions& options) {
-  CreateOptions absolute = TRY(WithAbsolutePidFile(options));
-  TRY(Launch(store, absolute, LaunchMode::kCreate));
+  TRY(Launch(store, options, LaunchMode::kCreate));
   return {};
 }
 
@@ -112,7 +99,7 @@ Result<void> Start(const StateStore& store, const std::string& id) {
 Result<int> Run(const StateStore& store, const CreateOptions& requested, bool detach,
                 bool keep) {
   // In the foreground without --console-socket the runtime is the terminal (if there is one).
-  CreateOptions options = TRY(WithAbsolutePidFile(requested));
+  CreateOptions options = requested;
   std::optional<ConsoleChannel> console;
   if (!detach && options.console_socket.empty()) {
     console = TRY(MakeConsoleChannel());
