@@ -257,21 +257,19 @@ Result<void> Update(const StateStore& store, const std::string& id,
   return cgroup.Update(resources);
 }
 
-Result<std::string> StatsEvent(const StateStore& store, const std::string& id) {
+Result<void> Events(const StateStore& store, const std::string& id, bool once,
+                    std::chrono::nanoseconds interval,
+                    const std::function<void(const std::string&)>& emit) {
   ContainerRecord record = TRY(store.Load(id));
-  if (StatusOf(store, record) == Status::kStopped)
-    return Fail(EINVAL, "container " + Quote(id) + " is stopped");
+  // The stream ends when the init exits: its pidfd turns readable.
+  auto pidfd = OpenInitPidFd(record);
+  if (!pidfd)
+    return Fail(EINVAL, "container " + Quote(id) + (once ? " is stopped" : " is not running"));
   Cgroup cgroup = TRY(OpenContainerCgroup(record));
-  return FormatStatsEvent(id, TRY(cgroup.Stats()));
-}
-
-Result<void> StreamEvents(const StateStore& store, const std::string& id,
-                          std::chrono::nanoseconds interval,
-                          const std::function<void(const std::string&)>& emit) {
-  ContainerRecord record = TRY(store.Load(id));
-  if (StatusOf(store, record) == Status::kStopped)
-    return Fail(EINVAL, "container " + Quote(id) + " is not running");
-  Cgroup cgroup = TRY(OpenContainerCgroup(record));
+  if (once) {
+    emit(FormatStatsEvent(id, TRY(cgroup.Stats())));
+    return {};
+  }
   // Before the first stats event, so that an out-of-memory after it is never missed.
   std::optional<OomWatch> oom;
   if (auto watch = cgroup.WatchOom()) {
@@ -281,21 +279,25 @@ Result<void> StreamEvents(const StateStore& store, const std::string& id,
   }
   using Clock = std::chrono::steady_clock;
   while (true) {
-    // The stream ends when the container does.
-    if (StatusOf(store, record) == Status::kStopped) return {};
     auto stats = cgroup.Stats();
     if (!stats) {
-      if (StatusOf(store, record) == Status::kStopped) return {};
+      if (TRY(linux::WaitPidFdExit(pidfd->get(), 0))) return {};
       return tl::unexpected(std::move(stats.error()));
     }
     emit(FormatStatsEvent(id, *stats));
     const auto next = Clock::now() + interval;
     for (auto now = Clock::now(); now < next; now = Clock::now()) {
       auto wait = std::chrono::ceil<std::chrono::milliseconds>(next - now);
-      pollfd fds[1] = {{oom ? oom->fd() : -1, POLLIN, 0}};
-      int n = ::poll(fds, 1, static_cast<int>(std::min<int64_t>(wait.count(), INT32_MAX)));
+      pollfd fds[2] = {{pidfd->get(), POLLIN, 0}, {oom ? oom->fd() : -1, POLLIN, 0}};
+      int n = ::poll(fds, 2, static_cast<int>(std::min<int64_t>(wait.count(), INT32_MAX)));
       if (n < 0 && errno != EINTR) return FailErrno("events: poll");
-      if (n > 0 && (fds[0].revents & POLLIN) && TRY(oom->Consume())) emit(FormatOomEvent(id));
+      if (n <= 0) continue;
+      bool exited = fds[0].revents != 0;
+      // At the init's exit too: an out-of-memory kill that ended it is counted before it is
+      // gone, but may be notified later (v2 queues its inotify event).
+      if (oom && ((fds[1].revents & POLLIN) || exited) && TRY(oom->Consume()))
+        emit(FormatOomEvent(id));
+      if (exited) return {};
     }
   }
 }

@@ -610,6 +610,41 @@ TEST_F(LifecycleTest, EventsReportOutOfMemory) {
   EXPECT_GE(stats_events, 1);
 }
 
+// The stream ends as soon as the container's init exits, not at the next --interval; then
+// neither form of `events` accepts the stopped container.
+TEST_F(LifecycleTest, EventsEndWhenTheContainerStops) {
+  if (kind() == RuntimeKind::kCrun) GTEST_SKIP() << "crun 1.8 does not implement events";
+  if (kind() == RuntimeKind::kRunc) GTEST_SKIP() << "runc 1.1 prints no stats before an interval";
+  std::string id = NewId();
+  Bundle& bundle = NewBundle(id);
+  StartLongRunning(id, bundle);
+  Command events = runtime().Start({"events", "--interval", "10m", id});
+  auto deadline = std::chrono::steady_clock::now() + 20s;
+  while (!Contains(events.CurrentOut(), "\"type\":\"stats\"") &&
+         std::chrono::steady_clock::now() < deadline)
+    std::this_thread::sleep_for(20ms);
+  ASSERT_TRUE(Contains(events.CurrentOut(), "\"type\":\"stats\"")) << events.CurrentErr();
+
+  ASSERT_TRUE(Rt({"kill", id, "KILL"}).ok());
+  CommandResult ended = events.Wait(20s);
+  EXPECT_FALSE(ended.timed_out) << "the stream outlived the container\n" << ended.Describe();
+  EXPECT_EQ(ended.exit_code, 0) << ended.Describe();
+  EXPECT_EQ(SplitLines(Trim(ended.out)).size(), 1u) << ended.out;
+
+  ASSERT_EQ(WaitForStatus(id, "stopped"), "stopped");
+  CommandResult once = Rt({"events", "--stats", id});
+  EXPECT_NE(once.exit_code, 0) << once.Describe();
+  CommandResult stream = Rt({"events", id}, {.timeout = 10s});
+  EXPECT_NE(stream.exit_code, 0) << stream.Describe();
+  EXPECT_FALSE(stream.timed_out) << stream.Describe();
+  if (kind() == RuntimeKind::kHull) {
+    EXPECT_TRUE(Contains(once.err, "container \"" + id + "\" is stopped")) << once.Describe();
+    EXPECT_TRUE(Contains(stream.err, "container \"" + id + "\" is not running"))
+        << stream.Describe();
+  }
+  EXPECT_TRUE(Rt({"delete", id}).ok());
+}
+
 TEST_F(LifecycleTest, EventsRefuseABadInterval) {
   if (kind() == RuntimeKind::kCrun) GTEST_SKIP() << "crun 1.8 does not implement events";
   std::string id = NewId();
