@@ -152,8 +152,7 @@ Result<Launched> Launch(const StateStore& store, const CreateOptions& options, L
   oci::Spec spec = TRY_CTX(oci::ParseSpec(config_text), Quote(config_path));
   TRY_CTX(oci::ValidateSpec(spec), Quote(config_path));
   if (!spec.process) return Fail(EINVAL, Quote(config_path) + ": process: required to run");
-  const oci::Linux empty_linux;
-  const oci::Linux& lx = spec.linux ? *spec.linux : empty_linux;
+  const oci::Linux& lx = *spec.linux;  // ValidateSpec requires it (a mount namespace)
 
   // Our init is the runtime's binary until it executes the sealed trampoline, and it is
   // non-dumpable: nothing in the container can open its /proc/PID/exe, unless the container
