@@ -185,17 +185,19 @@ Result<void> Kill(const StateStore& store, const std::string& id, int signal, bo
 }
 
 Result<void> Delete(const StateStore& store, const std::string& id, bool force) {
-  if (!linux::Exists(TRY(store.Dir(id)))) {
-    // Clients clean up with `delete --force` whether or not the container got made: as with
-    // runc, there is nothing to do and that is success.
-    if (force) return {};
-    return Fail(ENOENT, "container " + Quote(id) + " does not exist");
+  // Clients clean up with `delete --force` whether or not the container got made, and two of
+  // them may race: as with runc, a container that does not exist (any more) is nothing to do,
+  // and that is success. (An invalid id fails with its own error, never ENOENT.)
+  auto lock = ContainerLock::Acquire(store, id);
+  if (!lock) {
+    if (force && lock.error().code() == ENOENT) return {};
+    return tl::unexpected(std::move(lock.error()));
   }
-  ContainerLock lock = TRY(ContainerLock::Acquire(store, id));
   auto loaded = store.Load(id);
   if (!loaded) {
+    if (force && loaded.error().code() == ENOENT) return {};  // deleted while we waited
     // Left half-made by a create that was itself killed: nothing runs, remove the record.
-    if (loaded.error().code() == EAGAIN && force) return store.Remove(id);
+    if (force && loaded.error().code() == EAGAIN) return store.Remove(id);
     return tl::unexpected(std::move(loaded.error()));
   }
   ContainerRecord& record = *loaded;
