@@ -91,10 +91,8 @@ TEST_F(LifecycleTest, RunForwardsSignalsToTheProcess) {
   bundle.Shell("trap 'echo got-term; exit 3' TERM; echo ready; while :; do sleep 0.1; done");
   ASSERT_TRUE(bundle.Write());
   Command run = runtime().Start({"run", "--bundle", bundle.path(), id});
-  auto deadline = std::chrono::steady_clock::now() + 10s;
-  while (!Contains(run.CurrentOut(), "ready") && std::chrono::steady_clock::now() < deadline)
-    std::this_thread::sleep_for(20ms);
-  ASSERT_TRUE(Contains(run.CurrentOut(), "ready")) << run.CurrentErr();
+  ASSERT_TRUE(WaitFor([&] { return Contains(run.CurrentOut(), "ready"); }, 10s))
+      << run.CurrentErr();
   run.Signal(SIGTERM);  // the runtime's process group: the container has a session of its own
   CommandResult result = run.Wait(30s);
   EXPECT_EQ(result.exit_code, 3) << result.Describe();
@@ -278,12 +276,12 @@ TEST_F(LifecycleTest, DeleteRunningNeedsForce) {
   ASSERT_TRUE(forced.ok()) << forced.Describe();
   EXPECT_TRUE(State(id).is_null());
   // The process is gone (or at most a zombie being reaped by its parent).
-  auto deadline = std::chrono::steady_clock::now() + 5s;
-  while (::kill(pid, 0) == 0 && std::chrono::steady_clock::now() < deadline) {
-    std::string status = ReadFile("/proc/" + std::to_string(pid) + "/status");
-    if (Contains(status, "State:\tZ")) break;
-    std::this_thread::sleep_for(10ms);
-  }
+  WaitFor(
+      [&] {
+        return ::kill(pid, 0) != 0 ||
+               Contains(ReadFile("/proc/" + std::to_string(pid) + "/status"), "State:\tZ");
+      },
+      5s);
   EXPECT_TRUE(LeaksOf(id).empty()) << JoinLines(LeaksOf(id));
 }
 
@@ -400,9 +398,7 @@ TEST_F(LifecycleTest, DeleteKillsEveryProcessWithoutAPidNamespace) {
   StartLongRunning(id, bundle);
   int pid = State(id)["pid"];
   std::string child_file = bundle.rootfs() + "/tmp/child";
-  auto deadline = std::chrono::steady_clock::now() + 10s;
-  while (Trim(ReadFile(child_file)).empty() && std::chrono::steady_clock::now() < deadline)
-    std::this_thread::sleep_for(20ms);
+  WaitFor([&] { return !Trim(ReadFile(child_file)).empty(); }, 10s);
   int child = std::stoi("0" + Trim(ReadFile(child_file)));
   ASSERT_GT(child, 0);
   ASSERT_EQ(::kill(child, 0), 0);
@@ -411,12 +407,12 @@ TEST_F(LifecycleTest, DeleteKillsEveryProcessWithoutAPidNamespace) {
   EXPECT_TRUE(forced.ok()) << forced.Describe();
   EXPECT_TRUE(State(id).is_null());
   for (int gone : {pid, child}) {
-    deadline = std::chrono::steady_clock::now() + 5s;
-    while (::kill(gone, 0) == 0 && std::chrono::steady_clock::now() < deadline &&
-           !Contains(ReadFile("/proc/" + std::to_string(gone) + "/status"), "State:\tZ"))
-      std::this_thread::sleep_for(10ms);
-    EXPECT_TRUE(::kill(gone, 0) != 0 ||
-                Contains(ReadFile("/proc/" + std::to_string(gone) + "/status"), "State:\tZ"))
+    EXPECT_TRUE(WaitFor(
+        [&] {
+          return ::kill(gone, 0) != 0 ||
+                 Contains(ReadFile("/proc/" + std::to_string(gone) + "/status"), "State:\tZ");
+        },
+        5s))
         << "pid " << gone << " survived the delete";
   }
 }
@@ -507,10 +503,8 @@ TEST_F(LifecycleTest, PausedContainerDoesNotRun) {
   EXPECT_EQ(ReadFile(counter_dir + "/n"), frozen) << "counter advanced while paused";
   ASSERT_TRUE(Rt({"resume", id}).ok());
   // Resumed, the counter moves again (soon, however busy the machine is).
-  auto deadline = std::chrono::steady_clock::now() + 10s;
-  while (ReadFile(counter_dir + "/n") == frozen && std::chrono::steady_clock::now() < deadline)
-    std::this_thread::sleep_for(20ms);
-  EXPECT_NE(ReadFile(counter_dir + "/n"), frozen) << "counter stuck after resume";
+  EXPECT_TRUE(WaitFor([&] { return ReadFile(counter_dir + "/n") != frozen; }, 10s))
+      << "counter stuck after resume";
 }
 
 TEST_F(LifecycleTest, UpdateMemoryAndPidsShowInCgroup) {
@@ -593,21 +587,16 @@ TEST_F(LifecycleTest, EventsReportOutOfMemory) {
   StartLongRunning(id, bundle);
 
   Command events = runtime().Start({"events", "--interval", "1.5s", id});
-  auto wait_for = [&](const std::string& text, std::chrono::seconds timeout) {
-    auto deadline = std::chrono::steady_clock::now() + timeout;
-    while (!Contains(events.CurrentOut(), text) && std::chrono::steady_clock::now() < deadline)
-      std::this_thread::sleep_for(20ms);
-    return Contains(events.CurrentOut(), text);
+  auto printed = [&](const char* text) {
+    return [&events, text] { return Contains(events.CurrentOut(), text); };
   };
   // The first stats event: the runtime is watching.
-  ASSERT_TRUE(wait_for("\"type\":\"stats\"", 20s)) << events.CurrentErr();
+  ASSERT_TRUE(WaitFor(printed("\"type\":\"stats\""), 20s)) << events.CurrentErr();
   ASSERT_TRUE(WriteFile(trigger + "/go", ""));
-  EXPECT_TRUE(wait_for("\"type\":\"oom\"", 30s))
+  EXPECT_TRUE(WaitFor(printed("\"type\":\"oom\""), 30s))
       << "no oom event; the allocation ended with " << ReadFile(trigger + "/status") << "\n"
       << events.CurrentOut() << events.CurrentErr();
-  auto deadline = std::chrono::steady_clock::now() + 10s;
-  while (Trim(ReadFile(trigger + "/status")).empty() && std::chrono::steady_clock::now() < deadline)
-    std::this_thread::sleep_for(20ms);
+  WaitFor([&] { return !Trim(ReadFile(trigger + "/status")).empty(); }, 10s);
   EXPECT_EQ(Trim(ReadFile(trigger + "/status")), "137") << "the allocating shell was not killed";
 
   ASSERT_TRUE(Rt({"delete", "--force", id}).ok());
@@ -639,11 +628,8 @@ TEST_F(LifecycleTest, EventsEndWhenTheContainerStops) {
   Bundle& bundle = NewBundle(id);
   StartLongRunning(id, bundle);
   Command events = runtime().Start({"events", "--interval", "10m", id});
-  auto deadline = std::chrono::steady_clock::now() + 20s;
-  while (!Contains(events.CurrentOut(), "\"type\":\"stats\"") &&
-         std::chrono::steady_clock::now() < deadline)
-    std::this_thread::sleep_for(20ms);
-  ASSERT_TRUE(Contains(events.CurrentOut(), "\"type\":\"stats\"")) << events.CurrentErr();
+  ASSERT_TRUE(WaitFor([&] { return Contains(events.CurrentOut(), "\"type\":\"stats\""); }, 20s))
+      << events.CurrentErr();
 
   ASSERT_TRUE(Rt({"kill", id, "KILL"}).ok());
   CommandResult ended = events.Wait(20s);
