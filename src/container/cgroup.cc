@@ -210,6 +210,16 @@ void CollectPids(const std::string& dir, std::vector<pid_t>* out) {
     for (const std::string& child : *children) CollectPids(dir + "/" + child, out);
 }
 
+// The processes of cgroup `dir` and of every cgroup below it (unsorted). `dir` itself must be
+// readable; cgroups below it may vanish while we walk.
+Result<std::vector<pid_t>> ProcessesBelow(const std::string& dir) {
+  std::vector<pid_t> pids = TRY(linux::ReadCgroupProcs(dir));
+  auto children = linux::ListCgroupChildren(dir);
+  if (children)
+    for (const std::string& child : *children) CollectPids(dir + "/" + child, &pids);
+  return pids;
+}
+
 }  // namespace
 
 Result<void> WriteResource(const std::string& dir, std::string_view file, std::string_view value,
@@ -230,14 +240,16 @@ Result<Cgroup> Cgroup::Create(const CgroupLayout& layout, const std::string& cgr
   const std::string context = "create cgroup " + Quote(cgroup.path_);
   // A cgroup that already has processes belongs to something else (another container): sharing
   // it would apply our limits to it and let our delete remove it (runc 1.2 refuses too).
-  // An existing empty one, prepared by a manager, is fine.
+  // An existing empty one, prepared by a manager, is fine. It may exist in some hierarchies
+  // only, and every one is checked before any is changed: one access() per hierarchy finds
+  // where it exists (usually nowhere), and only those are read.
   for (const CgroupMountPoint& dir : cgroup.dirs_) {
-    std::vector<pid_t> pids;
-    CollectPids(dir.host_path, &pids);
-    if (!pids.empty())
+    if (!linux::Exists(dir.host_path)) continue;
+    auto pids = ProcessesBelow(dir.host_path);
+    if (pids && !pids->empty())
       return Fail(EBUSY, "linux.cgroupsPath: cgroup " + Quote(cgroup.path_) + " already has " +
-                             std::to_string(pids.size()) + " process(es) (e.g. pid " +
-                             std::to_string(pids.front()) + " in " + Quote(dir.host_path) +
+                             std::to_string(pids->size()) + " process(es) (e.g. pid " +
+                             std::to_string(pids->front()) + " in " + Quote(dir.host_path) +
                              "): it belongs to another container; give each container its own");
   }
 
@@ -339,11 +351,8 @@ Result<std::vector<pid_t>> Cgroup::Pids() const {
   if (dir.empty() && !layout_.unified_mount.empty()) dir = layout_.unified_mount + path_;
   if (dir.empty() && !dirs_.empty()) dir = dirs_.front().host_path;
   if (dir.empty()) return Fail(ENOENT, "cgroup " + Quote(path_) + ": no hierarchy");
-  // The container's own directory must exist; its children may vanish while we walk.
-  std::vector<pid_t> pids = TRY_CTX(linux::ReadCgroupProcs(dir), "list cgroup processes");
-  auto children = linux::ListCgroupChildren(dir);
-  if (children)
-    for (const std::string& child : *children) CollectPids(dir + "/" + child, &pids);
+  // The container's own directory must exist.
+  std::vector<pid_t> pids = TRY_CTX(ProcessesBelow(dir), "list cgroup processes");
   std::sort(pids.begin(), pids.end());
   pids.erase(std::unique(pids.begin(), pids.end()), pids.end());
   return pids;

@@ -59,14 +59,13 @@ struct ListEntry {
                                                    const std::string& id);
 [[nodiscard]] Result<void> Update(const StateStore& store, const std::string& id,
                                   const oci::Resources& resources);
-// One runc "stats" event as JSON.
-[[nodiscard]] Result<std::string> StatsEvent(const StateStore& store, const std::string& id);
-// `events` without --stats: calls `emit` with a runc "stats" event every `interval` (the first
-// at once) and an "oom" event whenever the container's cgroup runs out of memory, until the
-// container stops. Fails for a container that does not exist or is stopped.
-[[nodiscard]] Result<void> StreamEvents(const StateStore& store, const std::string& id,
-                                        std::chrono::nanoseconds interval,
-                                        const std::function<void(const std::string&)>& emit);
+// `events`: calls `emit` with a runc "stats" event at once. With `once` (`events --stats`) that
+// is all; otherwise another follows every `interval`, and an "oom" event whenever the
+// container's cgroup runs out of memory, until the container's init exits. Fails for a
+// container that does not exist or is stopped.
+[[nodiscard]] Result<void> Events(const StateStore& store, const std::string& id, bool once,
+                                  std::chrono::nanoseconds interval,
+                                  const std::function<void(const std::string&)>& emit);
 
 struct ExecOptions {
   std::string id;

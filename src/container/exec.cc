@@ -84,8 +84,6 @@ Result<int> Exec(const StateStore& store, const ExecOptions& options) {
   if (ContainerMayPtrace(spec)) TRY(linux::ReexecFromSealedCopy());
   TRY(oci::ValidateProcess(options.process, "process"));
   TRY(CheckPreservedFds(options.preserve_fds));
-  // Relative to where the runtime was called, as for create and run.
-  const std::string pid_file = TRY_CTX(linux::AbsoluteFromCwd(options.pid_file), "--pid-file");
   if (!ProcessAlive(record.pid, record.pid_start_time))
     return Fail(EINVAL, "cannot exec in container " + Quote(options.id) + ": it is stopped");
   // Container processes cannot open /proc/PID/exe of a non-dumpable process: the runtime's
@@ -155,8 +153,10 @@ Result<int> Exec(const StateStore& store, const ExecOptions& options) {
   if (auto r = SendContinue(sockets.runtime_end.get(), pid); !r)
     return kill_child(std::move(r.error()).Wrap("start the exec process"));
   if (auto r = WaitForExec(sockets.runtime_end.get()); !r) return kill_child(std::move(r.error()));
-  if (!pid_file.empty()) {
-    if (auto r = linux::WriteFileAtomic(pid_file, std::to_string(pid)); !r)
+  // A relative --pid-file is relative to where the runtime was called: it never changes
+  // directory (the child's chdir to process.cwd is its own).
+  if (!options.pid_file.empty()) {
+    if (auto r = linux::WriteFileAtomic(options.pid_file, std::to_string(pid)); !r)
       return kill_child(std::move(r.error()).Wrap("--pid-file"));
   }
   if (options.detach) return 0;

@@ -141,14 +141,18 @@ constexpr uint32_t kKeyOthersSearch = 0x00000008;
 Result<Launched> Launch(const StateStore& store, const CreateOptions& options, LaunchMode mode) {
   TRY(oci::ValidateContainerId(options.id));
   TRY(CheckPreservedFds(options.preserve_fds));
+  // Paths on the command line are relative to where the runtime was called (as in runc), not to
+  // the bundle it works from after the chdir below.
   std::string bundle = TRY(AbsolutePath(options.bundle, "--bundle"));
+  std::string pid_file;
+  if (!options.pid_file.empty())
+    pid_file = TRY_CTX(linux::AbsoluteFromCwd(options.pid_file), "--pid-file");
   std::string config_path = bundle + "/config.json";
   std::string config_text = TRY(linux::ReadFile(config_path));
   oci::Spec spec = TRY_CTX(oci::ParseSpec(config_text), Quote(config_path));
   TRY_CTX(oci::ValidateSpec(spec), Quote(config_path));
   if (!spec.process) return Fail(EINVAL, Quote(config_path) + ": process: required to run");
-  const oci::Linux empty_linux;
-  const oci::Linux& lx = spec.linux ? *spec.linux : empty_linux;
+  const oci::Linux& lx = *spec.linux;  // ValidateSpec requires it (a mount namespace)
 
   // Our init is the runtime's binary until it executes the sealed trampoline, and it is
   // non-dumpable: nothing in the container can open its /proc/PID/exe, unless the container
@@ -371,8 +375,8 @@ Result<Launched> Launch(const StateStore& store, const CreateOptions& options, L
 
   record.pid_start_time = ProcessStartTime(record.pid);
   TRY(store.Save(record));
-  if (!options.pid_file.empty())
-    TRY_CTX(linux::WriteFileAtomic(options.pid_file, std::to_string(record.pid)), "--pid-file");
+  if (!pid_file.empty())
+    TRY_CTX(linux::WriteFileAtomic(pid_file, std::to_string(record.pid)), "--pid-file");
   rollback.armed = false;
   return Launched{std::move(record), std::move(spec), std::move(owned_pidfd),
                   std::move(sockets.runtime_end)};

@@ -63,20 +63,8 @@ void RunPoststart(const oci::Spec& spec, const ContainerRecord& record) {
 
 }  // namespace
 
-namespace {
-
-// --pid-file relative to where the runtime was called, as in runc: Launch works from the bundle.
-Result<CreateOptions> WithAbsolutePidFile(const CreateOptions& options) {
-  CreateOptions absolute = options;
-  absolute.pid_file = TRY_CTX(linux::AbsoluteFromCwd(options.pid_file), "--pid-file");
-  return absolute;
-}
-
-}  // namespace
-
 Result<void> Create(const StateStore& store, const CreateOptions& options) {
-  CreateOptions absolute = TRY(WithAbsolutePidFile(options));
-  TRY(Launch(store, absolute, LaunchMode::kCreate));
+  TRY(Launch(store, options, LaunchMode::kCreate));
   return {};
 }
 
@@ -111,7 +99,7 @@ Result<void> Start(const StateStore& store, const std::string& id) {
 Result<int> Run(const StateStore& store, const CreateOptions& requested, bool detach,
                 bool keep) {
   // In the foreground without --console-socket the runtime is the terminal (if there is one).
-  CreateOptions options = TRY(WithAbsolutePidFile(requested));
+  CreateOptions options = requested;
   std::optional<ConsoleChannel> console;
   if (!detach && options.console_socket.empty()) {
     console = TRY(MakeConsoleChannel());
@@ -197,17 +185,19 @@ Result<void> Kill(const StateStore& store, const std::string& id, int signal, bo
 }
 
 Result<void> Delete(const StateStore& store, const std::string& id, bool force) {
-  if (!linux::Exists(TRY(store.Dir(id)))) {
-    // Clients clean up with `delete --force` whether or not the container got made: as with
-    // runc, there is nothing to do and that is success.
-    if (force) return {};
-    return Fail(ENOENT, "container " + Quote(id) + " does not exist");
+  // Clients clean up with `delete --force` whether or not the container got made, and two of
+  // them may race: as with runc, a container that does not exist (any more) is nothing to do,
+  // and that is success. (An invalid id fails with its own error, never ENOENT.)
+  auto lock = ContainerLock::Acquire(store, id);
+  if (!lock) {
+    if (force && lock.error().code() == ENOENT) return {};
+    return tl::unexpected(std::move(lock.error()));
   }
-  ContainerLock lock = TRY(ContainerLock::Acquire(store, id));
   auto loaded = store.Load(id);
   if (!loaded) {
+    if (force && loaded.error().code() == ENOENT) return {};  // deleted while we waited
     // Left half-made by a create that was itself killed: nothing runs, remove the record.
-    if (loaded.error().code() == EAGAIN && force) return store.Remove(id);
+    if (force && loaded.error().code() == EAGAIN) return store.Remove(id);
     return tl::unexpected(std::move(loaded.error()));
   }
   ContainerRecord& record = *loaded;
@@ -269,21 +259,19 @@ Result<void> Update(const StateStore& store, const std::string& id,
   return cgroup.Update(resources);
 }
 
-Result<std::string> StatsEvent(const StateStore& store, const std::string& id) {
+Result<void> Events(const StateStore& store, const std::string& id, bool once,
+                    std::chrono::nanoseconds interval,
+                    const std::function<void(const std::string&)>& emit) {
   ContainerRecord record = TRY(store.Load(id));
-  if (StatusOf(store, record) == Status::kStopped)
-    return Fail(EINVAL, "container " + Quote(id) + " is stopped");
+  // The stream ends when the init exits: its pidfd turns readable.
+  auto pidfd = OpenInitPidFd(record);
+  if (!pidfd)
+    return Fail(EINVAL, "container " + Quote(id) + (once ? " is stopped" : " is not running"));
   Cgroup cgroup = TRY(OpenContainerCgroup(record));
-  return FormatStatsEvent(id, TRY(cgroup.Stats()));
-}
-
-Result<void> StreamEvents(const StateStore& store, const std::string& id,
-                          std::chrono::nanoseconds interval,
-                          const std::function<void(const std::string&)>& emit) {
-  ContainerRecord record = TRY(store.Load(id));
-  if (StatusOf(store, record) == Status::kStopped)
-    return Fail(EINVAL, "container " + Quote(id) + " is not running");
-  Cgroup cgroup = TRY(OpenContainerCgroup(record));
+  if (once) {
+    emit(FormatStatsEvent(id, TRY(cgroup.Stats())));
+    return {};
+  }
   // Before the first stats event, so that an out-of-memory after it is never missed.
   std::optional<OomWatch> oom;
   if (auto watch = cgroup.WatchOom()) {
@@ -293,21 +281,25 @@ Result<void> StreamEvents(const StateStore& store, const std::string& id,
   }
   using Clock = std::chrono::steady_clock;
   while (true) {
-    // The stream ends when the container does.
-    if (StatusOf(store, record) == Status::kStopped) return {};
     auto stats = cgroup.Stats();
     if (!stats) {
-      if (StatusOf(store, record) == Status::kStopped) return {};
+      if (TRY(linux::WaitPidFdExit(pidfd->get(), 0))) return {};
       return tl::unexpected(std::move(stats.error()));
     }
     emit(FormatStatsEvent(id, *stats));
     const auto next = Clock::now() + interval;
     for (auto now = Clock::now(); now < next; now = Clock::now()) {
       auto wait = std::chrono::ceil<std::chrono::milliseconds>(next - now);
-      pollfd fds[1] = {{oom ? oom->fd() : -1, POLLIN, 0}};
-      int n = ::poll(fds, 1, static_cast<int>(std::min<int64_t>(wait.count(), INT32_MAX)));
+      pollfd fds[2] = {{pidfd->get(), POLLIN, 0}, {oom ? oom->fd() : -1, POLLIN, 0}};
+      int n = ::poll(fds, 2, static_cast<int>(std::min<int64_t>(wait.count(), INT32_MAX)));
       if (n < 0 && errno != EINTR) return FailErrno("events: poll");
-      if (n > 0 && (fds[0].revents & POLLIN) && TRY(oom->Consume())) emit(FormatOomEvent(id));
+      if (n <= 0) continue;
+      bool exited = fds[0].revents != 0;
+      // At the init's exit too: an out-of-memory kill that ended it is counted before it is
+      // gone, but may be notified later (v2 queues its inotify event).
+      if (oom && ((fds[1].revents & POLLIN) || exited) && TRY(oom->Consume()))
+        emit(FormatOomEvent(id));
+      if (exited) return {};
     }
   }
 }

@@ -7,11 +7,11 @@
 
 #include <array>
 #include <cerrno>
-#include <climits>
 #include <string_view>
 
 #include "container/mount_options.h"
 #include "container/rootfs.h"
+#include "linux/file.h"
 
 namespace hull::container {
 namespace {
@@ -31,16 +31,6 @@ std::string CleanContainerPath(std::string_view path) {
     out += part;
   }
   if (out.empty()) out = "/";
-  return out;
-}
-
-Result<std::string> AbsoluteHostPath(const std::string& path) {
-  if (!path.empty() && path[0] == '/') return path;
-  char cwd[PATH_MAX];
-  if (!::getcwd(cwd, sizeof cwd)) return FailErrno("getcwd");
-  std::string out = cwd;
-  if (out != "/") out += '/';
-  out += path;
   return out;
 }
 
@@ -80,7 +70,7 @@ Result<MountStep> PlanMount(const oci::Mount& mount, size_t index) {
     step.recursive_bind = options.recursive;
     step.readonly_remount = (step.flags & kPerMountFlags) != 0;
     if (mount.source.empty()) return Fail(field + ".source: a bind mount needs a source");
-    step.source = TRY_CTX(AbsoluteHostPath(mount.source), field + ".source");
+    step.source = TRY_CTX(linux::AbsoluteFromCwd(mount.source), field + ".source");
     struct stat st;
     if (::stat(step.source.c_str(), &st) != 0) {
       return tl::unexpected(Error::FromErrno("stat " + Quote(step.source)).Wrap(field + ".source"));
@@ -136,7 +126,7 @@ Result<RootfsPlan> PlanRootfs(const oci::Spec& spec, const std::string& rootfs,
                               const std::vector<CgroupMountPoint>& cgroups, bool user_namespace,
                               bool no_pivot) {
   RootfsPlan plan;
-  plan.rootfs = TRY_CTX(AbsoluteHostPath(rootfs), "root.path");
+  plan.rootfs = TRY_CTX(linux::AbsoluteFromCwd(rootfs), "root.path");
   {
     struct stat st;
     if (::stat(plan.rootfs.c_str(), &st) != 0) {

@@ -122,11 +122,13 @@ Result<void> RemoveAll(const std::string& path) { return RemoveAllAt(AT_FDCWD, p
 bool Exists(const std::string& path) { return ::access(path.c_str(), F_OK) == 0; }
 
 Result<std::string> AbsoluteFromCwd(const std::string& path) {
-  if (path.empty() || path[0] == '/') return path;
+  if (!path.empty() && path[0] == '/') return path;
   char cwd[PATH_MAX];
   if (!::getcwd(cwd, sizeof cwd)) return FailErrno("getcwd");
-  std::string base = cwd;
-  return base == "/" ? "/" + path : base + "/" + path;
+  std::string out = cwd;
+  if (path.empty()) return out;
+  if (out != "/") out += '/';
+  return out + path;
 }
 
 }  // namespace hull::linux

@@ -29,7 +29,7 @@ namespace hull::linux {
 [[nodiscard]] Result<void> RemoveAll(const std::string& path);
 bool Exists(const std::string& path);
 // `path` made absolute against the current directory (no symlink is resolved and the file need
-// not exist); an absolute or empty path is returned as it is.
+// not exist); an absolute path is returned as it is, an empty one is the current directory.
 [[nodiscard]] Result<std::string> AbsoluteFromCwd(const std::string& path);
 
 }  // namespace hull::linux

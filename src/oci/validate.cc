@@ -427,15 +427,9 @@ Result<void> ValidateSpec(const Spec& spec) {
     TRY(CheckHooks(hooks.poststart, "hooks.poststart"));
     TRY(CheckHooks(hooks.poststop, "hooks.poststop"));
   }
-  if (spec.linux) {
-    TRY(CheckLinux(spec));
-  } else if (!spec.hostname.empty() || !spec.domainname.empty()) {
-    return Fail(spec.hostname.empty() ? "domainname: requires a uts namespace"
-                                      : "hostname: requires a uts namespace");
-  } else {
-    return Fail(kNoMountNamespace);
-  }
-  return {};
+  // Without a linux object there are no namespaces, so no mount namespace either.
+  if (!spec.linux) return Fail(kNoMountNamespace);
+  return CheckLinux(spec);
 }
 
 }  // namespace hull::oci

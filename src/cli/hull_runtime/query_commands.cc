@@ -165,11 +165,7 @@ void AddQueryCommands(CLI::App& app, Registry& registry) {
     auto period = TRY_CTX(ParseGoDuration(interval), "--interval");
     if (period.count() <= 0)
       return Fail("--interval: must be greater than 0, got " + Quote(interval));
-    if (stats) {
-      std::puts(TRY(container::StatsEvent(store, events_id)).c_str());
-      return 0;
-    }
-    TRY(container::StreamEvents(store, events_id, period, [](const std::string& event) {
+    TRY(container::Events(store, events_id, stats, period, [](const std::string& event) {
       std::puts(event.c_str());
       std::fflush(stdout);
     }));

@@ -3,10 +3,12 @@
 // its own "/hull-test/<pid>-<n>" and removes it (and "/hull-test") again even when it fails.
 #include <gtest/gtest.h>
 #include <signal.h>
+#include <sys/inotify.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <chrono>
 #include <fstream>
 #include <set>
@@ -389,6 +391,60 @@ TEST_F(CgroupRootTest, CreateRefusesACgroupThatHasProcesses) {
   EXPECT_NE(message.find(std::to_string(child)), std::string::npos) << message;
   EXPECT_EQ(Read(Dir("pids") + "/pids.max"), "42");
   for (const std::string& mount : Mounts()) EXPECT_TRUE(IsDir(mount + path_)) << mount;
+}
+
+// On a v1 or hybrid host the cgroup may exist in one hierarchy only. A process there refuses
+// the container before any hierarchy is changed: the directory is never made in the others,
+// not even for a moment (watched with inotify in each of them).
+TEST_F(CgroupRootTest, CreateRefusesACgroupPopulatedInOneHierarchyOnly) {
+  std::vector<std::string> mounts = Mounts();
+  if (mounts.size() < 2) GTEST_SKIP() << "a single cgroup hierarchy";
+  // The last hierarchy in creation order, so that the others come first; not cpuset, where a new
+  // cgroup has no cpus for a process yet.
+  std::string populated;
+  for (const auto& [mount, controllers] : layout_.v1_hierarchies)
+    if (std::find(controllers.begin(), controllers.end(), "cpuset") == controllers.end())
+      populated = mount;
+  if (!layout_.unified_mount.empty()) populated = layout_.unified_mount;
+  ASSERT_TRUE(linux::MkdirAll(populated + path_));
+  pid_t child = SpawnChild();
+  ASSERT_GT(child, 0);
+  ASSERT_TRUE(linux::WriteCgroupFile(populated + path_ + "/cgroup.procs", std::to_string(child)));
+
+  const std::string name = path_.substr(path_.rfind('/') + 1);
+  linux::UniqueFd inotify(::inotify_init1(IN_NONBLOCK | IN_CLOEXEC));
+  ASSERT_TRUE(inotify.valid());
+  for (const std::string& mount : mounts) {
+    if (mount == populated) continue;
+    ASSERT_TRUE(linux::MkdirAll(mount + kTestRoot));
+    ASSERT_GE(::inotify_add_watch(inotify.get(), (mount + kTestRoot).c_str(), IN_CREATE), 0)
+        << mount;
+  }
+
+  auto cgroup = Cgroup::Create(layout_, path_, "c1", nullptr, false);
+  ASSERT_FALSE(cgroup) << "a cgroup populated in " << populated << " was taken over";
+  std::string message = cgroup.error().ToString();
+  EXPECT_EQ(cgroup.error().code(), EBUSY) << message;
+  EXPECT_EQ(message.rfind("linux.cgroupsPath: cgroup \"" + path_ + "\" already has 1 process", 0),
+            0u)
+      << message;
+  EXPECT_NE(message.find(populated + path_), std::string::npos) << message;
+  for (const std::string& mount : mounts) {
+    if (mount == populated) continue;
+    EXPECT_FALSE(IsDir(mount + path_)) << mount;
+  }
+  // Other tests may make their own cgroups beside ours: only our name counts.
+  alignas(inotify_event) char events[4096];
+  ssize_t length;
+  while ((length = ::read(inotify.get(), events, sizeof events)) > 0) {
+    for (ssize_t offset = 0; offset < length;) {
+      const auto* event = reinterpret_cast<const inotify_event*>(events + offset);
+      if (event->len > 0) {
+        EXPECT_NE(std::string(event->name), name) << "made for a moment";
+      }
+      offset += static_cast<ssize_t>(sizeof(inotify_event) + event->len);
+    }
+  }
 }
 
 TEST_F(CgroupRootTest, DotDotOutOfTheRootIsRefused) {

@@ -241,6 +241,13 @@ TEST_F(BadInputTest, ForcedDeleteOfUnknownContainerSucceeds) {
     CommandResult invalid = Rt({"delete", "--force", "../hit-escape"});
     EXPECT_NE(invalid.exit_code, 0) << invalid.Describe();
   }
+  // Without --force it is an error.
+  CommandResult plain = Rt({"delete", "hit-never-created"});
+  EXPECT_NE(plain.exit_code, 0) << plain.Describe();
+  if (kind() == RuntimeKind::kHull) {
+    EXPECT_TRUE(Contains(plain.err, "container \"hit-never-created\" does not exist"))
+        << plain.Describe();
+  }
 }
 
 }  // namespace

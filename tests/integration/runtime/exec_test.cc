@@ -1,10 +1,9 @@
 // `exec` into a running container: arguments, --process files, environment, working directory,
 // user, detached execs and their pid files.
-#include <cctype>
 #include <unistd.h>
 
+#include <cctype>
 #include <nlohmann/json.hpp>
-#include <thread>
 
 #include "support/runtime_test.h"
 
@@ -122,10 +121,7 @@ TEST_F(ExecTest, DetachWithPidFile) {
   ASSERT_FALSE(pid.empty());
   // The runtime may return before its child has called execve (crun does): poll.
   std::string comm;
-  for (int i = 0; i < 500 && comm != "sleep"; ++i) {
-    comm = Trim(ReadFile("/proc/" + pid + "/comm"));
-    std::this_thread::sleep_for(10ms);
-  }
+  WaitFor([&] { return (comm = Trim(ReadFile("/proc/" + pid + "/comm"))) == "sleep"; }, 5s);
   EXPECT_EQ(comm, "sleep");
   CommandResult ps = Rt({"ps", "--format", "json", id_});
   EXPECT_TRUE(Contains(ps.out, pid)) << ps.Describe();

@@ -6,10 +6,8 @@
 
 #include <chrono>
 #include <memory>
-#include <optional>
-#include <thread>
-
 #include <nlohmann/json.hpp>
+#include <optional>
 
 #include "support/runtime_test.h"
 
@@ -77,13 +75,9 @@ class UserNamespaceHolder {
     process_.emplace(Command::Start({"unshare", "--user", "sleep", "1000"}));
     std::string ours = "/proc/self/ns/user";
     std::string theirs = "/proc/" + std::to_string(process_->pid()) + "/ns/user";
-    auto deadline = std::chrono::steady_clock::now() + 10s;
-    while (InodeOf(theirs) == 0 || InodeOf(theirs) == InodeOf(ours)) {
-      if (std::chrono::steady_clock::now() > deadline) {
-        error_ = "unshare --user did not make a user namespace";
-        return;
-      }
-      std::this_thread::sleep_for(10ms);
+    if (!WaitFor([&] { return InodeOf(theirs) != 0 && InodeOf(theirs) != InodeOf(ours); }, 10s)) {
+      error_ = "unshare --user did not make a user namespace";
+      return;
     }
     std::string proc = "/proc/" + std::to_string(process_->pid());
     if (!WriteFile(proc + "/uid_map", "0 200000 65536\n") ||

@@ -72,17 +72,6 @@ while :; do
 done
 )";
 
-// Polls `path` until it contains `text` or `timeout` passes.
-bool WaitForText(const std::string& path, const std::string& text,
-                 std::chrono::milliseconds timeout) {
-  auto deadline = std::chrono::steady_clock::now() + timeout;
-  while (std::chrono::steady_clock::now() < deadline) {
-    if (Contains(ReadFile(path), text)) return true;
-    std::this_thread::sleep_for(20ms);
-  }
-  return Contains(ReadFile(path), text);
-}
-
 // Every executable the watcher saw must be a sealed memfd (the trampoline or a sealed copy of
 // the runtime), never a file on the host.
 void ExpectOnlySealedExecutables(const std::string& log) {

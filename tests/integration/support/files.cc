@@ -11,6 +11,7 @@
 #include <cstdlib>
 #include <fstream>
 #include <sstream>
+#include <thread>
 
 namespace hull::testing {
 
@@ -116,6 +117,20 @@ std::vector<std::string> SplitLines(const std::string& text) {
 
 bool Contains(const std::string& haystack, const std::string& needle) {
   return haystack.find(needle) != std::string::npos;
+}
+
+bool WaitFor(const std::function<bool()>& done, std::chrono::milliseconds timeout) {
+  const auto deadline = std::chrono::steady_clock::now() + timeout;
+  while (!done()) {
+    if (std::chrono::steady_clock::now() >= deadline) return done();
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  }
+  return true;
+}
+
+bool WaitForText(const std::string& path, const std::string& text,
+                 std::chrono::milliseconds timeout) {
+  return WaitFor([&] { return Contains(ReadFile(path), text); }, timeout);
 }
 
 }  // namespace hull::testing

@@ -1,7 +1,9 @@
 // Small filesystem helpers for tests: temporary directories that clean up after themselves,
-// whole-file read and write.
+// whole-file read and write, waiting for what another process writes.
 #pragma once
 
+#include <chrono>
+#include <functional>
 #include <string>
 #include <vector>
 
@@ -36,5 +38,12 @@ std::vector<std::string> ListDir(const std::string& path);
 std::string Trim(const std::string& text);
 std::vector<std::string> SplitLines(const std::string& text);
 bool Contains(const std::string& haystack, const std::string& needle);
+
+// Calls `done` every 20 ms until it returns true or `timeout` has passed, and once more then;
+// returns its last answer.
+bool WaitFor(const std::function<bool()>& done, std::chrono::milliseconds timeout);
+// Waits until the file at `path` contains `text`.
+bool WaitForText(const std::string& path, const std::string& text,
+                 std::chrono::milliseconds timeout);
 
 }  // namespace hull::testing

@@ -10,7 +10,6 @@
 #include <cstring>
 #include <fstream>
 #include <sstream>
-#include <thread>
 #include <vector>
 
 #include "support/command.h"
@@ -107,9 +106,7 @@ HugetlbOnV1::~HugetlbOnV1() {
   // The kernel tears the v1 hierarchy down asynchronously; wait for hugetlb to be back on
   // cgroup2 so the next test (or another engineer's) sees the host as it was.
   if (OtherHugetlbV1Mounts(mount_point_)) return;
-  auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(5);
-  while (!HugetlbOnV2() && std::chrono::steady_clock::now() < deadline)
-    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  WaitFor([] { return HugetlbOnV2(); }, std::chrono::seconds(5));
 }
 
 bool IsCrun(const std::string& runtime_path) {

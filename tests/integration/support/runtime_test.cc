@@ -4,7 +4,6 @@
 #include <unistd.h>
 
 #include <atomic>
-#include <thread>
 
 #include "support/leaks.h"
 
@@ -86,22 +85,21 @@ void RuntimeTest::TearDown() {
     }
   }
   // Processes die asynchronously after SIGKILL; give them a moment before calling them leaks.
-  auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(5);
-  for (;;) {
-    problems.clear();
-    if (!skip_leak_checks_) {
-      for (const auto& id : ids_) {
-        auto found = LeaksOf(id);
-        problems.insert(problems.end(), found.begin(), found.end());
-      }
-      for (const auto& entry : ListDir(runtime_->root()))
-        problems.push_back("state left in --root: " + runtime_->root() + "/" + entry);
-      for (const auto& process : ProcessesMentioning(runtime_->root()))
-        problems.push_back("runtime process left: " + process);
-    }
-    if (problems.empty() || std::chrono::steady_clock::now() > deadline) break;
-    std::this_thread::sleep_for(std::chrono::milliseconds(50));
-  }
+  WaitFor(
+      [&] {
+        problems.clear();
+        if (skip_leak_checks_) return true;
+        for (const auto& id : ids_) {
+          auto found = LeaksOf(id);
+          problems.insert(problems.end(), found.begin(), found.end());
+        }
+        for (const auto& entry : ListDir(runtime_->root()))
+          problems.push_back("state left in --root: " + runtime_->root() + "/" + entry);
+        for (const auto& process : ProcessesMentioning(runtime_->root()))
+          problems.push_back("runtime process left: " + process);
+        return problems.empty();
+      },
+      std::chrono::seconds(5));
   EXPECT_TRUE(problems.empty()) << "left behind after the test:\n" << JoinLines(problems);
   // Last resort so one failing test does not poison the next ones: kill marked processes and
   // remove cgroup directories (children first).
@@ -187,14 +185,15 @@ nlohmann::json RuntimeTest::State(const std::string& id, CommandResult* result) 
 
 std::string RuntimeTest::WaitForStatus(const std::string& id, const std::string& status,
                                        std::chrono::milliseconds timeout) {
-  auto deadline = std::chrono::steady_clock::now() + timeout;
   std::string seen;
-  for (;;) {
-    nlohmann::json state = State(id);
-    seen = state.is_object() ? state.value("status", "") : "(no state)";
-    if (seen == status || std::chrono::steady_clock::now() > deadline) return seen;
-    std::this_thread::sleep_for(std::chrono::milliseconds(20));
-  }
+  WaitFor(
+      [&] {
+        nlohmann::json state = State(id);
+        seen = state.is_object() ? state.value("status", "") : "(no state)";
+        return seen == status;
+      },
+      timeout);
+  return seen;
 }
 
 void RuntimeTest::StartLongRunning(const std::string& id, Bundle& bundle) {

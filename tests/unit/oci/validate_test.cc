@@ -182,10 +182,12 @@ TEST(OciValidateTest, MountNamespaceIsRequired) {
   EXPECT_EQ(ErrorOf(spec), expected);
   spec.linux->namespaces.clear();
   EXPECT_EQ(ErrorOf(spec), expected);
-  // No linux object at all.
+  // No linux object at all, also with a hostname: as with a linux object without namespaces,
+  // the missing mount namespace is reported first.
   spec = ValidSpec();
-  spec.hostname = "";
   spec.linux.reset();
+  EXPECT_EQ(ErrorOf(spec), expected);
+  spec.hostname = "";
   EXPECT_EQ(ErrorOf(spec), expected);
   // A mount namespace joined by path is one of its own choosing.
   spec = ValidSpec();
