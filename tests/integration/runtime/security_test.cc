@@ -40,6 +40,25 @@ class SecurityTest : public RuntimeTest {
     if (!WriteFile(copy, ReadFile(original), 0755)) return original;
     return copy;
   }
+
+  // The set-up every attack on the runtime's binary shares: the binary under test (a copy of
+  // the runtime) and its bytes before the attack, a new container id, and its bundle with the
+  // host directory `out` at /out for the attacker's log.
+  struct Attack {
+    std::string binary, before, id, out;
+    Bundle* bundle = nullptr;
+  };
+  void PrepareAttack(Attack& attack) {
+    attack.binary = runtime().path();
+    attack.before = ReadFile(attack.binary);
+    ASSERT_FALSE(attack.before.empty());
+    attack.id = NewId();
+    attack.bundle = &NewBundle(attack.id);
+    attack.out = work() + "/attack-out";
+    ASSERT_TRUE(MakeDirs(attack.out));
+    attack.bundle->BindMount(attack.out, "/out");
+  }
+
   std::unique_ptr<TempDir> copy_dir_;
 };
 
@@ -94,15 +113,11 @@ void ExpectRuntimeUntouched(const std::string& binary, const std::string& before
 }
 
 TEST_F(SecurityTest, ExecCannotOverwriteRuntimeBinary) {
-  const std::string binary = runtime().path();
-  const std::string before = ReadFile(binary);
-  ASSERT_FALSE(before.empty());
-
-  std::string id = NewId();
-  Bundle& bundle = NewBundle(id);
-  std::string out = work() + "/attack-out";
-  ASSERT_TRUE(MakeDirs(out));
-  bundle.BindMount(out, "/out");
+  Attack attack;
+  ASSERT_NO_FATAL_FAILURE(PrepareAttack(attack));
+  const std::string& id = attack.id;
+  const std::string& out = attack.out;
+  Bundle& bundle = *attack.bundle;
   // Everything a container could need to win the race: root in the container, all the default
   // capabilities, no NoNewPrivileges.
   bundle.NoNewPrivileges(false);
@@ -120,7 +135,7 @@ TEST_F(SecurityTest, ExecCannotOverwriteRuntimeBinary) {
   ASSERT_TRUE(Rt({"delete", "--force", id}).ok());
   std::this_thread::sleep_for(200ms);
 
-  ExpectRuntimeUntouched(binary, before, ReadFile(out + "/log"));
+  ExpectRuntimeUntouched(attack.binary, attack.before, ReadFile(out + "/log"));
 }
 
 // The container's first process is a script whose interpreter is /proc/self/exe. Were the init
@@ -130,15 +145,12 @@ TEST_F(SecurityTest, ExecCannotOverwriteRuntimeBinary) {
 // has no pid namespace, so it outlives that process) opens its /proc/PID/exe, releases it
 // through the fifo, and writes to the binary once no runtime runs it.
 TEST_F(SecurityTest, FirstProcessInterpretedByProcSelfExeIsNeverTheRuntime) {
-  const std::string binary = runtime().path();
-  const std::string before = ReadFile(binary);
-  ASSERT_FALSE(before.empty());
-
-  std::string id = NewId();
-  Bundle& bundle = NewBundle(id);
-  std::string out = work() + "/attack-out";
-  ASSERT_TRUE(MakeDirs(out));
-  bundle.BindMount(out, "/out");
+  Attack attack;
+  ASSERT_NO_FATAL_FAILURE(PrepareAttack(attack));
+  const std::string& binary = attack.binary;
+  const std::string& id = attack.id;
+  const std::string& out = attack.out;
+  Bundle& bundle = *attack.bundle;
   bundle.RemoveNamespace("pid");
   ASSERT_TRUE(WriteFile(bundle.rootfs() + "/bin/selfexe", "#!/proc/self/exe --root\n", 0755));
   ASSERT_EQ(::mkfifo((bundle.rootfs() + "/attack-fifo").c_str(), 0600), 0);
@@ -175,7 +187,7 @@ done
   }
   ASSERT_TRUE(Rt({"delete", "--force", id}).ok());
 
-  ExpectRuntimeUntouched(binary, before, ReadFile(out + "/log"));
+  ExpectRuntimeUntouched(attack.binary, attack.before, ReadFile(out + "/log"));
 }
 
 // A process `exec`'d into a container whose init waits for `start`: the init is a clone of the
@@ -183,15 +195,11 @@ done
 // /proc/PID/exe even of a non-dumpable process), the watcher opens the init's executable and
 // writes to it once `start` has let the init execute its program.
 TEST_F(SecurityTest, ExecWithPtraceWhileInitWaitsForStartCannotReachRuntime) {
-  const std::string binary = runtime().path();
-  const std::string before = ReadFile(binary);
-  ASSERT_FALSE(before.empty());
-
-  std::string id = NewId();
-  Bundle& bundle = NewBundle(id);
-  std::string out = work() + "/attack-out";
-  ASSERT_TRUE(MakeDirs(out));
-  bundle.BindMount(out, "/out");
+  Attack attack;
+  ASSERT_NO_FATAL_FAILURE(PrepareAttack(attack));
+  const std::string& id = attack.id;
+  const std::string& out = attack.out;
+  Bundle& bundle = *attack.bundle;
   bundle.Capabilities({"CAP_AUDIT_WRITE", "CAP_KILL", "CAP_NET_BIND_SERVICE", "CAP_SYS_PTRACE"});
   bundle.Args({"sleep", "1000"});
   CommandResult create = Create(id, bundle);
@@ -204,7 +212,7 @@ TEST_F(SecurityTest, ExecWithPtraceWhileInitWaitsForStartCannotReachRuntime) {
   WaitForText(out + "/log", "WROTE", 3s);
   ASSERT_TRUE(Rt({"delete", "--force", id}).ok());
 
-  ExpectRuntimeUntouched(binary, before, ReadFile(out + "/log"));
+  ExpectRuntimeUntouched(attack.binary, attack.before, ReadFile(out + "/log"));
 }
 
 // The same attack without CAP_SYS_PTRACE anywhere: the runtime runs with its bounding set
@@ -214,9 +222,11 @@ TEST_F(SecurityTest, ExecWithPtraceWhileInitWaitsForStartCannotReachRuntime) {
 TEST_F(SecurityTest, ExecWhileInitWaitsForStartCannotReachRuntimeWithoutPtrace) {
   std::string setpriv = FindProgram("setpriv");
   if (setpriv.empty()) GTEST_SKIP() << "setpriv (util-linux) not installed";
-  const std::string binary = runtime().path();
-  const std::string before = ReadFile(binary);
-  ASSERT_FALSE(before.empty());
+  Attack attack;
+  ASSERT_NO_FATAL_FAILURE(PrepareAttack(attack));
+  const std::string& id = attack.id;
+  const std::string& out = attack.out;
+  Bundle& bundle = *attack.bundle;
 
   // Our bounding set (the runtime's, as root), less CAP_SYS_PTRACE.
   unsigned long long bounding = 0;
@@ -226,11 +236,6 @@ TEST_F(SecurityTest, ExecWhileInitWaitsForStartCannotReachRuntimeWithoutPtrace) 
   for (size_t bit = 0; bit < std::size(hull::oci::kCapabilityNames); ++bit)
     if ((bounding >> bit) & 1 && bit != 19) caps.emplace_back(hull::oci::kCapabilityNames[bit]);
 
-  std::string id = NewId();
-  Bundle& bundle = NewBundle(id);
-  std::string out = work() + "/attack-out";
-  ASSERT_TRUE(MakeDirs(out));
-  bundle.BindMount(out, "/out");
   bundle.Capabilities(caps);
   bundle.Args({"sleep", "1000"});
   ASSERT_TRUE(bundle.Write());
@@ -246,7 +251,7 @@ TEST_F(SecurityTest, ExecWhileInitWaitsForStartCannotReachRuntimeWithoutPtrace) 
   WaitForText(out + "/log", "WROTE", 3s);
   ASSERT_TRUE(Rt({"delete", "--force", id}).ok());
 
-  ExpectRuntimeUntouched(binary, before, ReadFile(out + "/log"));
+  ExpectRuntimeUntouched(attack.binary, attack.before, ReadFile(out + "/log"));
 }
 
 // Lists the fds of the process the runtime started (`exec` replaces the shell, so ls is that
